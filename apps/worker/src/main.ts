@@ -1,0 +1,28 @@
+import { createLogger } from '@rgw/observability';
+import { loadWorkerConfig } from './worker-config.ts';
+import { startWorker } from './start-worker.ts';
+
+/** `npm run start:worker`: refreshes the shared model list for every gateway replica. */
+const config = loadWorkerConfig(process.env);
+const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
+const worker = await startWorker({ config, logger });
+logger.info({ port: worker.port, refreshSeconds: config.MODELS_REFRESH_SECONDS }, 'worker listening');
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'worker shutting down');
+    worker
+      .close()
+      .then(() => {
+        logger.info('worker stopped');
+        process.exit(0);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'worker shutdown failed');
+        process.exit(1);
+      });
+  });
+}

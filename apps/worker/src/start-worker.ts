@@ -1,0 +1,157 @@
+import { createServer, type Server } from 'node:http';
+import { once } from 'node:events';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { createWorkerMetrics, type WorkerMetrics } from '@rgw/observability';
+import { createHttpListModels, type ListModels } from '@rgw/model-catalog';
+import { BULLMQ_PREFIX, createRequestPathRedis, isRedisReady } from '@rgw/redis';
+import { createRefreshModelsJob } from './refresh-models-job.ts';
+import type { WorkerConfig } from './worker-config.ts';
+
+export const MODELS_QUEUE = 'models';
+export const MODELS_SCHEDULER_ID = 'models-refresh';
+
+export interface StartedWorker {
+  readonly port: number;
+  readonly metrics: WorkerMetrics;
+  /** Graceful: stop taking jobs, wait for the running one (up to the grace period), close connections. */
+  close(): Promise<void>;
+}
+
+export interface StartWorkerOptions {
+  config: WorkerConfig;
+  logger: Logger;
+  /** Default: GET `${UPSTREAM_BASE_URL}/models` with undici. */
+  listModels?: ListModels;
+}
+
+/**
+ * The worker app: a BullMQ job scheduler runs the model refresh every MODELS_REFRESH_SECONDS;
+ * any number of worker replicas may run (the scheduler hands each run to one of them). Serves
+ * /health and /metrics on WORKER_PORT.
+ */
+export async function startWorker(options: StartWorkerOptions): Promise<StartedWorker> {
+  const { config, logger } = options;
+  const refreshMs = config.MODELS_REFRESH_SECONDS * 1000;
+  const metrics = createWorkerMetrics();
+  // BullMQ's connections must retry forever (maxRetriesPerRequest: null): its Worker blocks on Redis.
+  const queueConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const workerConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
+  const publisher = createRequestPathRedis(config.REDIS_URL, { logger, commandTimeoutMs: 5_000, name: 'redis' });
+  for (const connection of [queueConnection, workerConnection]) connection.on('error', () => undefined); // logged by `publisher`
+
+  const queue = new Queue(MODELS_QUEUE, { connection: queueConnection, prefix: BULLMQ_PREFIX });
+  queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
+
+  const runRefresh = createRefreshModelsJob({
+    listModels:
+      options.listModels ??
+      createHttpListModels({
+        baseUrl: config.UPSTREAM_BASE_URL,
+        ...(config.UPSTREAM_API_KEY === undefined ? {} : { apiKey: config.UPSTREAM_API_KEY }),
+      }),
+    redis: publisher,
+    freshMs: 3 * refreshMs,
+    metrics,
+    logger,
+  });
+  const worker = new Worker(MODELS_QUEUE, runRefresh, {
+    connection: workerConnection,
+    prefix: BULLMQ_PREFIX,
+    concurrency: 1,
+    removeOnComplete: { count: 100 },
+    removeOnFail: { count: 500 },
+  });
+  worker.on('error', (error) => logger.debug({ err: error }, 'worker connection error'));
+
+  // A scheduler lives in Redis: when Redis restarts empty it is gone and no refresh would run
+  // again. So upsert it (idempotent) on every (re)connect, and check it from a watchdog.
+  const ensureScheduler = async () => {
+    await queue.upsertJobScheduler(
+      MODELS_SCHEDULER_ID,
+      { every: refreshMs },
+      {
+        name: 'refresh-models',
+        opts: { attempts: 3, backoff: { type: 'exponential', delay: 1_000 }, removeOnComplete: { count: 100 }, removeOnFail: { count: 500 } },
+      },
+    );
+  };
+  const ensureSchedulerLogged = () =>
+    void ensureScheduler().catch((error: unknown) => logger.warn({ err: error }, 'could not create the model refresh scheduler'));
+  queueConnection.on('ready', ensureSchedulerLogged);
+  const watchdog = setInterval(
+    () =>
+      void queue
+        .getJobScheduler(MODELS_SCHEDULER_ID)
+        .then((scheduler) => {
+          if (scheduler === undefined || scheduler === null) {
+            logger.warn('model refresh scheduler missing (Redis emptied?); re-creating it');
+            return ensureScheduler();
+          }
+          return undefined;
+        })
+        .catch(() => undefined),
+    Math.min(30_000, 2 * refreshMs),
+  );
+  watchdog.unref();
+  if (queueConnection.status === 'ready') ensureSchedulerLogged();
+
+  const server = createWorkerHttpServer(metrics, queue, publisher);
+  server.listen(config.WORKER_PORT, config.WORKER_HOST);
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.WORKER_PORT;
+
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    metrics,
+    close() {
+      closing ??= (async () => {
+        clearInterval(watchdog);
+        queueConnection.off('ready', ensureSchedulerLogged);
+        server.close();
+        server.closeIdleConnections();
+        // worker.close() waits for the running job without a deadline of its own; force it after the grace period.
+        const graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000;
+        let graceTimer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          worker.close(),
+          new Promise<void>((resolve) => {
+            graceTimer = setTimeout(() => resolve(worker.close(true)), graceMs);
+          }),
+        ]);
+        clearTimeout(graceTimer);
+        await queue.close();
+        for (const connection of [queueConnection, workerConnection, publisher]) connection.disconnect();
+      })();
+      return closing;
+    },
+  };
+}
+
+function createWorkerHttpServer(metrics: WorkerMetrics, queue: Queue, redis: Redis): Server {
+  return createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/health') {
+      // Liveness: the process runs. Redis is reported, not required (the worker reconnects on its own).
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'ok', redis: isRedisReady(redis) ? 'ready' : redis.status }));
+      return;
+    }
+    if (req.method === 'GET' && req.url === '/metrics') {
+      void (async () => {
+        const own = await metrics.registry.metrics();
+        // BullMQ's queue gauges (bullmq_job_count{queue,state}...); skipped while Redis is away.
+        const bullmq = isRedisReady(redis) ? await queue.exportPrometheusMetrics().catch(() => '') : '';
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(`${own}\n${bullmq}`);
+      })().catch(() => {
+        res.writeHead(500).end();
+      });
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ error: { message: 'Not found', type: 'invalid_request_error', param: null, code: null } }));
+  });
+}

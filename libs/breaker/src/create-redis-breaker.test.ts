@@ -1,0 +1,182 @@
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createRequestPathRedis } from '@rgw/redis';
+import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
+import type { BreakerAdmission, BreakerTicket } from './circuit-breaker.ts';
+import { createRedisBreaker, type RedisCircuitBreaker } from './create-redis-breaker.ts';
+
+/** Two breakers on two clients stand for two gateway replicas sharing one Redis. */
+let redisServer: TestRedis;
+const opened: { breaker: RedisCircuitBreaker; client: Redis }[] = [];
+let scopeCounter = 0;
+
+beforeAll(async () => {
+  redisServer = await startRedis({ mode: 'process' });
+});
+afterAll(async () => {
+  await redisServer.stop();
+});
+afterEach(async () => {
+  for (const { breaker, client } of opened.splice(0)) {
+    await breaker.close();
+    client.disconnect();
+  }
+});
+
+async function replica(options: { openMs?: number; failureThreshold?: number; now?: () => number; probeLeaseMs?: number } = {}) {
+  const client = createRequestPathRedis(redisServer.url);
+  const breaker = createRedisBreaker({
+    redis: client,
+    failureThreshold: options.failureThreshold ?? 3,
+    openMs: options.openMs ?? 60_000,
+    probeLeaseMs: options.probeLeaseMs ?? 10_000,
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  opened.push({ breaker, client });
+  await until(() => breaker.backend() === 'redis');
+  return { breaker, client };
+}
+
+function nextScope(): string {
+  scopeCounter += 1;
+  return `backend#model-${scopeCounter}`;
+}
+
+function ticketOf(admission: BreakerAdmission): BreakerTicket {
+  if (!admission.allowed) throw new Error(`expected an admission, got ${JSON.stringify(admission)}`);
+  return admission.ticket;
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+async function evalshaCalls(client: Redis): Promise<number> {
+  const stats = await client.info('commandstats');
+  return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0) + Number(/cmdstat_eval:calls=(\d+)/.exec(stats)?.[1] ?? 0);
+}
+
+describe('createRedisBreaker', () => {
+  it('counts failures from several replicas together and opens for every replica', async () => {
+    const a = await replica({ failureThreshold: 3 });
+    const b = await replica({ failureThreshold: 3 });
+    const scope = nextScope();
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
+    await b.breaker.record(ticketOf(await b.breaker.acquire(scope)), 'failure');
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
+    await until(() => b.breaker.snapshot().get(scope) === 'open');
+    expect(await b.breaker.acquire(scope)).toMatchObject({ allowed: false, state: 'open' });
+  });
+
+  it('lets a success on any replica reset the run of failures', async () => {
+    const a = await replica({ failureThreshold: 2 });
+    const b = await replica({ failureThreshold: 2 });
+    const scope = nextScope();
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
+    await until(() => b.breaker.snapshot().has(scope));
+    await b.breaker.record(ticketOf(await b.breaker.acquire(scope)), 'success');
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
+    expect(await a.breaker.acquire(scope)).toMatchObject({ allowed: true });
+  });
+
+  it('admits a single probe across all replicas once the open time has passed in Redis', async () => {
+    const a = await replica({ failureThreshold: 1, openMs: 300 });
+    const b = await replica({ failureThreshold: 1, openMs: 300 });
+    const scope = nextScope();
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    const admissions = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).breaker.acquire(scope)),
+    );
+    expect(admissions.filter((admission) => admission.allowed && admission.probe)).toHaveLength(1);
+    expect(admissions.filter((admission) => !admission.allowed)).toHaveLength(9);
+  });
+
+  it('closes for every replica when the probe succeeds, and reopens when it fails', async () => {
+    const a = await replica({ failureThreshold: 1, openMs: 300 });
+    const b = await replica({ failureThreshold: 1, openMs: 300 });
+    const scope = nextScope();
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    await b.breaker.record(ticketOf(await b.breaker.acquire(scope)), 'failure');
+    await until(() => a.breaker.snapshot().get(scope) === 'open');
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'success');
+    await until(() => b.breaker.snapshot().get(scope) === 'closed');
+    expect(await b.breaker.acquire(scope)).toMatchObject({ allowed: true, probe: false });
+  });
+
+  it('keeps the open period on Redis clock: a replica whose clock is an hour ahead still refuses', async () => {
+    const a = await replica({ failureThreshold: 1, openMs: 30_000 });
+    const b = await replica({ failureThreshold: 1, openMs: 30_000, now: () => Date.now() + 3_600_000 });
+    const scope = nextScope();
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
+    await until(() => b.breaker.snapshot().get(scope) === 'open');
+    const admission = await b.breaker.acquire(scope);
+    expect(admission).toMatchObject({ allowed: false, state: 'open' });
+    expect(!admission.allowed && admission.retryAfterMs).toBeGreaterThan(25_000);
+  });
+
+  it('makes no Redis call to admit a request to a closed scope', async () => {
+    const a = await replica();
+    const scope = nextScope();
+    const before = await evalshaCalls(a.client);
+    for (let i = 0; i < 50; i += 1) await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'success');
+    expect((await evalshaCalls(a.client)) - before).toBe(0);
+  });
+
+  it('ignores a failure reported for a call admitted before the breaker closed again', async () => {
+    const a = await replica({ failureThreshold: 1, openMs: 200 });
+    const scope = nextScope();
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const probe = ticketOf(await a.breaker.acquire(scope));
+    await a.breaker.record(probe, 'success');
+    await a.breaker.record({ ...probe, token: '', generation: probe.generation }, 'failure');
+    expect(await a.breaker.acquire(scope)).toMatchObject({ allowed: true });
+  });
+});
+
+describe('createRedisBreaker when Redis fails', () => {
+  it('decides locally within milliseconds while Redis is down, and shares state again once it returns empty', async () => {
+    const a = await replica({ failureThreshold: 2 });
+    const scope = nextScope();
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
+    await until(() => a.breaker.snapshot().get(scope) === 'open');
+    await redisServer.kill();
+    const started = performance.now();
+    const admission = await a.breaker.acquire(scope);
+    expect(performance.now() - started).toBeLessThan(50);
+    expect(a.breaker.backend()).toBe('local');
+    expect(admission).toMatchObject({ allowed: true }); // fail open: the local breaker saw no failures
+    await a.breaker.record(ticketOf(admission), 'failure');
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
+    expect(await a.breaker.acquire(scope)).toMatchObject({ allowed: false, state: 'open' }); // local breaker tripped
+    await redisServer.restart();
+    await until(() => a.breaker.backend() === 'redis');
+    await until(() => a.breaker.snapshot().get(scope) !== 'open');
+    expect(await a.breaker.acquire(scope)).toMatchObject({ allowed: true }); // Redis (empty) decides again
+  });
+
+  it('does not hang a request on a hung Redis', async () => {
+    const a = await replica({ failureThreshold: 5 });
+    const scope = nextScope();
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure'); // mirror knows about a failure
+    redisServer.pause();
+    try {
+      let started = performance.now();
+      await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
+      expect(performance.now() - started).toBeLessThan(1_000); // one commandTimeout (250 ms)
+      started = performance.now();
+      for (let i = 0; i < 20; i += 1) await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'success');
+      expect(performance.now() - started).toBeLessThan(100); // cooldown: no timeout per request
+    } finally {
+      redisServer.resume();
+    }
+  });
+});

@@ -1,0 +1,2 @@
+export * from './gateway-error.ts';
+export * from './error-envelope.ts';

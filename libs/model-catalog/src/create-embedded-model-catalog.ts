@@ -1,0 +1,75 @@
+import type { EmbeddedModelCatalogOptions, ModelCatalog, ModelEntry } from './model-catalog.ts';
+import { indexModels, resolveModel, type ModelIndex } from './resolve-model.ts';
+
+/** First retry after a failed fetch, ms; doubles up to the refresh period. */
+const FIRST_RETRY_MS = 2_000;
+/** A listing that takes longer than this is abandoned (the next attempt is scheduled). */
+const LIST_TIMEOUT_MS = 30_000;
+
+/**
+ * Single-node catalogue: fetches the backend's model list at start and every `refreshMs`
+ * (timers unref'd: they never keep the process alive). A failed or empty fetch keeps the last
+ * good list and retries sooner. `resolve` answers 'unchecked' until a first list arrived.
+ */
+export function createEmbeddedModelCatalog(options: EmbeddedModelCatalogOptions): ModelCatalog {
+  const now = options.now ?? Date.now;
+  let index: ModelIndex | null = null;
+  let fetchedAt: number | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: Promise<boolean> | undefined;
+  let retryMs = FIRST_RETRY_MS;
+  let closed = false;
+  const abort = new AbortController();
+
+  async function fetchOnce(): Promise<boolean> {
+    const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(LIST_TIMEOUT_MS)]);
+    try {
+      const models = await options.listModels(signal);
+      if (models.length === 0) {
+        options.logger?.warn('backend listed no models; keeping the last list');
+        return false;
+      }
+      index = indexModels(models);
+      fetchedAt = now();
+      return true;
+    } catch (error) {
+      if (!closed) options.logger?.warn({ err: error }, 'listing backend models failed; keeping the last list');
+      return false;
+    }
+  }
+
+  /** Single flight: concurrent callers share one backend call. */
+  function refresh(): Promise<boolean> {
+    inFlight ??= fetchOnce().finally(() => {
+      inFlight = undefined;
+    });
+    return inFlight;
+  }
+
+  function schedule(delayMs: number): void {
+    if (closed) return;
+    timer = setTimeout(() => {
+      void refresh().then((ok) => {
+        retryMs = ok ? FIRST_RETRY_MS : Math.min(retryMs * 2, options.refreshMs);
+        schedule(ok ? options.refreshMs : retryMs);
+      });
+    }, delayMs);
+    timer.unref();
+  }
+
+  return {
+    list: () => index?.models ?? null,
+    get: (id: string): ModelEntry | undefined => index?.byId.get(id),
+    resolve: (requested: string) => resolveModel(index, requested),
+    ageSeconds: () => (fetchedAt === null ? null : Math.max(0, (now() - fetchedAt) / 1000)),
+    async start(): Promise<void> {
+      const ok = await refresh();
+      schedule(ok ? options.refreshMs : Math.min(retryMs, options.refreshMs));
+    },
+    async close(): Promise<void> {
+      closed = true;
+      clearTimeout(timer);
+      abort.abort();
+    },
+  };
+}

@@ -1,0 +1,10 @@
+import type { StoredItem, StoredResponseRecord } from './response-store.ts';
+
+/**
+ * The items a `previous_response_id` continuation starts from: each earlier response's input, then
+ * its output, oldest first. Instructions are not carried over (the API's rule); neither are
+ * ancestors that expired or were deleted (records passed as null).
+ */
+export function buildConversationItems(chain: readonly (StoredResponseRecord | null)[]): StoredItem[] {
+  return chain.flatMap((record) => (record ? [...record.inputItems, ...record.response.output] : []));
+}

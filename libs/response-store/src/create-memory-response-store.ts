@@ -1,0 +1,126 @@
+import { CANCELLABLE_STATUSES, type CancelResult, type ResponseStore, type StoredItem, type StoredResponseRecord } from './response-store.ts';
+
+export interface MemoryResponseStoreOptions {
+  /** Most responses kept (RESPONSE_STORE_MAX_ENTRIES, default 10 000); the least recently used go first. */
+  readonly maxEntries: number;
+  /** Lifetime of a response from its first save, in seconds (RESPONSES_TTL_SECONDS). */
+  readonly ttlSeconds: number;
+  /** Milliseconds since the epoch; injected so tests move time without sleeping. */
+  readonly now?: () => number;
+}
+
+interface Entry {
+  record: StoredResponseRecord;
+  readonly expiresAt: number;
+  itemIds: readonly string[];
+}
+
+/**
+ * The embedded-mode store: one process's memory, bounded by entry count and TTL. Records are
+ * cloned on the way in and out (structuredClone), so callers can never mutate what is stored.
+ */
+export function createMemoryResponseStore(options: MemoryResponseStoreOptions): ResponseStore {
+  const now = options.now ?? Date.now;
+  const ttlMs = options.ttlSeconds * 1000;
+  // Map iteration order is insertion order: re-inserting on access makes the first key the LRU one.
+  const entries = new Map<string, Entry>();
+  const itemIndex = new Map<string, string>();
+  const keyOf = (owner: string, id: string) => `${owner}\0${id}`;
+
+  const remove = (owner: string, responseId: string): boolean => {
+    const key = keyOf(owner, responseId);
+    const entry = entries.get(key);
+    if (entry === undefined) return false;
+    entries.delete(key);
+    for (const itemId of entry.itemIds) {
+      const itemKey = keyOf(owner, itemId);
+      if (itemIndex.get(itemKey) === responseId) itemIndex.delete(itemKey);
+    }
+    return true;
+  };
+
+  /** The live entry, touched as recently used; expired ones are dropped on the way. */
+  const read = (owner: string, responseId: string): Entry | undefined => {
+    const key = keyOf(owner, responseId);
+    const entry = entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt <= now()) {
+      remove(owner, responseId);
+      return undefined;
+    }
+    entries.delete(key);
+    entries.set(key, entry);
+    return entry;
+  };
+
+  const evictOverflow = () => {
+    while (entries.size > options.maxEntries) {
+      const oldest = entries.keys().next();
+      if (oldest.done) return;
+      const [owner = '', responseId = ''] = oldest.value.split('\0');
+      remove(owner, responseId);
+    }
+  };
+
+  return {
+    async save(owner, record, saveOptions = {}) {
+      const existing = read(owner, record.response.id);
+      if (saveOptions.unlessCancelled && existing?.record.response.status === 'cancelled') return 'cancelled';
+      const itemIds = itemIdsOf(record);
+      if (existing) remove(owner, record.response.id);
+      entries.set(keyOf(owner, record.response.id), {
+        record: structuredClone(record),
+        expiresAt: existing?.expiresAt ?? now() + ttlMs,
+        itemIds,
+      });
+      for (const itemId of itemIds) itemIndex.set(keyOf(owner, itemId), record.response.id);
+      evictOverflow();
+      return 'saved';
+    },
+    async get(owner, responseId) {
+      const entry = read(owner, responseId);
+      return entry ? structuredClone(entry.record) : null;
+    },
+    async getMany(owner, responseIds) {
+      return responseIds.map((responseId) => {
+        const entry = read(owner, responseId);
+        return entry ? structuredClone(entry.record) : null;
+      });
+    },
+    async delete(owner, responseId) {
+      return read(owner, responseId) !== undefined && remove(owner, responseId);
+    },
+    async findItems(owner, itemIds) {
+      const found = new Map<string, StoredItem>();
+      for (const itemId of itemIds) {
+        const responseId = itemIndex.get(keyOf(owner, itemId));
+        const entry = responseId === undefined ? undefined : read(owner, responseId);
+        const item = entry && findItem(entry.record, itemId);
+        if (item) found.set(itemId, structuredClone(item));
+      }
+      return found;
+    },
+    async cancel(owner, responseId): Promise<CancelResult> {
+      const entry = read(owner, responseId);
+      if (entry === undefined) return { kind: 'not_found' };
+      const status = entry.record.response.status;
+      if (status !== 'cancelled' && !CANCELLABLE_STATUSES.has(status)) return { kind: 'finished', record: structuredClone(entry.record) };
+      entry.record = { ...entry.record, response: { ...entry.record.response, status: 'cancelled' } };
+      return { kind: 'cancelled', record: structuredClone(entry.record) };
+    },
+    async readStatus(owner, responseId) {
+      return read(owner, responseId)?.record.response.status ?? null;
+    },
+  };
+}
+
+export function itemIdsOf(record: StoredResponseRecord): string[] {
+  const ids = [...record.inputItems, ...record.response.output].map((item) => item.id);
+  // Output items always carry ids; the guard keeps a malformed record from indexing "undefined".
+  return [...new Set(ids.filter((id) => typeof id === 'string' && id !== ''))];
+}
+
+/** Output first: an id that is both (a replayed item) resolves to the response's own version. */
+export function findItem(record: StoredResponseRecord, itemId: string): StoredItem | undefined {
+  return record.response.output.find((item) => item.id === itemId) ?? record.inputItems.find((item) => item.id === itemId);
+}

@@ -1,0 +1,72 @@
+/**
+ * What the gateway keeps of a stored response, and the one interface both stores implement
+ * (memory LRU for embedded mode, Redis for cluster mode). Values are plain JSON: the store never
+ * interprets a Response beyond `id`, `status` and the ids of its items.
+ */
+
+/** An input or output item as stored: always with an `id` (assigned when the client sent none). */
+export interface StoredItem {
+  readonly id: string;
+  readonly type: string;
+  readonly [field: string]: unknown;
+}
+
+/** The Response object as last written; `status` is queued/in_progress while a background run goes on. */
+export interface StoredResponseObject {
+  readonly id: string;
+  readonly status: string;
+  readonly output: readonly StoredItem[];
+  readonly [field: string]: unknown;
+}
+
+export interface StoredResponseRecord {
+  readonly response: StoredResponseObject;
+  /** The request's own input (item references resolved, earlier turns not repeated), with ids. */
+  readonly inputItems: readonly StoredItem[];
+  /**
+   * Every earlier response of the conversation, oldest first, ending with `previous_response_id`.
+   * Kept on each record so a chain is read in one round trip instead of one per turn.
+   */
+  readonly ancestorIds: readonly string[];
+}
+
+/** Statuses a background run can still leave; only these can be cancelled. */
+export const CANCELLABLE_STATUSES: ReadonlySet<string> = new Set(['queued', 'in_progress']);
+
+export type SaveResult = 'saved' | 'cancelled';
+
+export type CancelResult =
+  | { readonly kind: 'not_found' }
+  /** Now `cancelled` (it was queued or in progress), or it already was. */
+  | { readonly kind: 'cancelled'; readonly record: StoredResponseRecord }
+  /** Finished before the cancel arrived (completed, failed, incomplete): left as it is. */
+  | { readonly kind: 'finished'; readonly record: StoredResponseRecord };
+
+export interface SaveOptions {
+  /**
+   * Refuse the write when the stored response was cancelled meanwhile (a background run's
+   * progress and final writes), so a cancel on another replica is never overwritten.
+   */
+  readonly unlessCancelled?: boolean;
+}
+
+/**
+ * Responses are private to the owner (a keyed hash of the API key): every method takes it, and a
+ * response saved under one owner does not exist for another. Methods reject with a 503
+ * `store_unavailable` ServiceUnavailableError when the backing Redis cannot answer.
+ */
+export interface ResponseStore {
+  /** Create or replace a record (TTL counted from the first save of the record's id). */
+  save(owner: string, record: StoredResponseRecord, options?: SaveOptions): Promise<SaveResult>;
+  get(owner: string, responseId: string): Promise<StoredResponseRecord | null>;
+  /** Several records in one round trip, in the order asked; null for unknown ids. */
+  getMany(owner: string, responseIds: readonly string[]): Promise<(StoredResponseRecord | null)[]>;
+  /** True when it existed. Its items stop resolving as item references too. */
+  delete(owner: string, responseId: string): Promise<boolean>;
+  /** Items (input or output) of the owner's stored responses, by item id; unknown ids are absent. */
+  findItems(owner: string, itemIds: readonly string[]): Promise<ReadonlyMap<string, StoredItem>>;
+  /** Marks a queued or in-progress response cancelled; see CancelResult. */
+  cancel(owner: string, responseId: string): Promise<CancelResult>;
+  /** Cheap status read for a background runner polling for a cancel from another replica. */
+  readStatus(owner: string, responseId: string): Promise<string | null>;
+}

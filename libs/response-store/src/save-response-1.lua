@@ -1,0 +1,18 @@
+-- Save (create or replace) one stored response.
+-- KEYS[1]  the record hash  gw:v1:resp:<owner>:<response id>  (fields: status, body)
+-- ARGV[1]  the response status (queued, in_progress, completed, failed, incomplete, cancelled)
+-- ARGV[2]  body: JSON {response, inputItems, ancestorIds}
+-- ARGV[3]  TTL in seconds, applied when the record is created (a later save keeps the first deadline)
+-- ARGV[4]  '1': refuse when the stored status is 'cancelled' (a background run's writes), else '0'
+-- Returns: the record's remaining TTL in seconds (>= 1) when saved; 0 when refused because cancelled.
+if ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'status') == 'cancelled' then
+  return 0
+end
+local existed = redis.call('EXISTS', KEYS[1])
+redis.call('HSET', KEYS[1], 'status', ARGV[1], 'body', ARGV[2])
+local ttl = redis.call('TTL', KEYS[1])
+if existed == 0 or ttl < 1 then
+  redis.call('EXPIRE', KEYS[1], ARGV[3])
+  ttl = tonumber(ARGV[3])
+end
+return ttl

@@ -1,0 +1,181 @@
+/**
+ * What Chat Completions backends send back, parsed leniently: every field `.nullish()`, unknown fields
+ * dropped, so a vLLM/SGLang/Ollama/DeepSeek quirk never crashes the converter. Shapes follow openai-node
+ * `ChatCompletionChunk` / `ChatCompletion` plus the reasoning fields of responses-api.md §8.2.
+ */
+import { z } from 'zod';
+import type { UpstreamStreamError } from './converter-contract.ts';
+import { mapChatBackendError } from './map-chat-backend-error.ts';
+
+/** `reasoning` is a string on vLLM/OpenRouter, an object `{text}` or `{content}` on some other hosts. */
+const reasoningFieldSchema = z.union([
+  z.string(),
+  z.object({ text: z.string().nullish(), content: z.string().nullish() }),
+]);
+
+const toolCallDeltaSchema = z.object({
+  index: z.number().int().nullish(),
+  id: z.string().nullish(),
+  type: z.string().nullish(),
+  function: z.object({ name: z.string().nullish(), arguments: z.string().nullish() }).nullish(),
+});
+
+const topLogprobSchema = z.object({
+  token: z.string(),
+  logprob: z.number(),
+  bytes: z.array(z.number()).nullish(),
+});
+
+const logprobsSchema = z.object({
+  content: z
+    .array(topLogprobSchema.extend({ top_logprobs: z.array(topLogprobSchema).nullish() }))
+    .nullish(),
+});
+
+export const chatUsageSchema = z.object({
+  prompt_tokens: z.number().nullish(),
+  completion_tokens: z.number().nullish(),
+  total_tokens: z.number().nullish(),
+  prompt_tokens_details: z.object({ cached_tokens: z.number().nullish() }).nullish(),
+  /** DeepSeek reports prompt-cache hits here instead of `prompt_tokens_details.cached_tokens`. */
+  prompt_cache_hit_tokens: z.number().nullish(),
+  completion_tokens_details: z.object({ reasoning_tokens: z.number().nullish() }).nullish(),
+});
+
+const chunkDeltaSchema = z.object({
+  role: z.string().nullish(),
+  content: z.string().nullish(),
+  refusal: z.string().nullish(),
+  /** DeepSeek, SGLang, older vLLM. */
+  reasoning_content: z.string().nullish(),
+  /** vLLM since late 2025, OpenRouter. */
+  reasoning: reasoningFieldSchema.nullish(),
+  tool_calls: z.array(toolCallDeltaSchema).nullish(),
+});
+
+export const chatCompletionChunkSchema = z.object({
+  id: z.string().nullish(),
+  object: z.string().nullish(),
+  created: z.number().nullish(),
+  model: z.string().nullish(),
+  choices: z
+    .array(
+      z.object({
+        index: z.number().int().nullish(),
+        delta: chunkDeltaSchema.nullish(),
+        finish_reason: z.string().nullish(),
+        logprobs: logprobsSchema.nullish(),
+      }),
+    )
+    .nullish(),
+  /** `null` on every chunk but the last when `stream_options.include_usage` is set. */
+  usage: chatUsageSchema.nullish(),
+});
+
+export const chatCompletionSchema = z.object({
+  id: z.string().nullish(),
+  object: z.string().nullish(),
+  created: z.number().nullish(),
+  model: z.string().nullish(),
+  choices: z
+    .array(
+      z.object({
+        index: z.number().int().nullish(),
+        message: z
+          .object({
+            role: z.string().nullish(),
+            content: z.string().nullish(),
+            refusal: z.string().nullish(),
+            reasoning_content: z.string().nullish(),
+            reasoning: reasoningFieldSchema.nullish(),
+            tool_calls: z.array(toolCallDeltaSchema).nullish(),
+          })
+          .nullish(),
+        finish_reason: z.string().nullish(),
+        logprobs: logprobsSchema.nullish(),
+      }),
+    )
+    .nullish(),
+  usage: chatUsageSchema.nullish(),
+});
+
+/**
+ * A backend error body: OpenAI/SGLang/Chutes `{"error":{message,type,code,param}}`, vLLM's flat
+ * `{"object":"error","message","type","code":400}`, or `{"error":"text"}` from thin proxies.
+ */
+export const chatBackendErrorSchema = z.union([
+  z.object({
+    error: z.union([
+      z.string(),
+      z.object({
+        message: z.string().nullish(),
+        type: z.string().nullish(),
+        code: z.union([z.string(), z.number()]).nullish(),
+        param: z.string().nullish(),
+      }),
+    ]),
+  }),
+  z.object({
+    object: z.literal('error'),
+    message: z.string().nullish(),
+    type: z.string().nullish(),
+    code: z.union([z.string(), z.number()]).nullish(),
+    param: z.string().nullish(),
+  }),
+]);
+
+export type ChatCompletionChunk = z.infer<typeof chatCompletionChunkSchema>;
+export type ChatCompletion = z.infer<typeof chatCompletionSchema>;
+export type ChatUsage = z.infer<typeof chatUsageSchema>;
+export type ChatChunkDelta = z.infer<typeof chunkDeltaSchema>;
+export type ChatToolCallDelta = z.infer<typeof toolCallDeltaSchema>;
+export type ChatLogprobs = z.infer<typeof logprobsSchema>;
+export type ChatReasoningField = z.infer<typeof reasoningFieldSchema>;
+
+/** A backend error, normalised: the backend's own wording plus its type/code when it sent them. */
+export interface ChatBackendError {
+  readonly message: string;
+  readonly type: string | null;
+  readonly code: string | null;
+  readonly param: string | null;
+}
+
+export type ChatChunkParseResult =
+  | { readonly success: true; readonly chunk: ChatCompletionChunk }
+  | { readonly success: false; readonly error: UpstreamStreamError };
+
+/** Reads an error body, or null when `json` is not one (a chunk, a completion, garbage). */
+export function parseChatBackendError(json: unknown): ChatBackendError | null {
+  const parsed = chatBackendErrorSchema.safeParse(json);
+  if (!parsed.success) return null;
+  const body = 'error' in parsed.data ? parsed.data.error : parsed.data;
+  if (typeof body === 'string') return { message: body, type: null, code: null, param: null };
+  return {
+    message: body.message ?? 'The backend reported an error.',
+    type: body.type ?? null,
+    // vLLM puts the HTTP status in `code` (a number); keep it as text.
+    code: body.code === null || body.code === undefined ? null : String(body.code),
+    param: body.param ?? null,
+  };
+}
+
+/**
+ * Parses one `data:` payload of a Chat stream. Never throws: an error payload mid-stream
+ * (`data: {"error":…}`) or a payload that is not a chunk comes back as an `UpstreamStreamError`.
+ */
+export function parseChatChunk(json: unknown): ChatChunkParseResult {
+  const backendError = parseChatBackendError(json);
+  if (backendError !== null) return { success: false, error: mapChatBackendError(backendError) };
+  const parsed = chatCompletionChunkSchema.safeParse(json);
+  if (parsed.success) return { success: true, chunk: parsed.data };
+  return {
+    success: false,
+    error: { code: 'server_error', message: `The backend sent a malformed stream chunk: ${z.prettifyError(parsed.error)}` },
+  };
+}
+
+/** Parses a non-streaming Chat answer; `null` when the body is not one. */
+export function parseChatCompletion(json: unknown): ChatCompletion | null {
+  const parsed = chatCompletionSchema.safeParse(json);
+  return parsed.success ? parsed.data : null;
+}

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { createTypeDispatchSchema } from './type-dispatch-schema.ts';
+
+/*
+ * `tools[]` and `tool_choice` (responses-api.md §1.2, §1.3). Only the tool kinds a Chat backend can
+ * run are checked field by field: function, custom, namespace, local_shell. Hosted tools
+ * (web_search, file_search, mcp, …) and kinds newer than this file are accepted as `{type, …}`;
+ * the converter drops them with a warning instead of failing the request (Codex always sends
+ * web_search).
+ */
+
+const functionToolSchema = z.looseObject({
+  type: z.literal('function'),
+  name: z.string(),
+  description: z.string().nullish(),
+  /** JSON Schema of the arguments; null means "no arguments". */
+  parameters: z.record(z.string(), z.unknown()).nullish(),
+  strict: z.boolean().nullish(),
+});
+const customToolSchema = z.looseObject({
+  type: z.literal('custom'),
+  name: z.string(),
+  description: z.string().nullish(),
+  /** `{type:"text"}` or `{type:"grammar", syntax:"lark"|"regex", definition}`. */
+  format: z
+    .looseObject({ type: z.string(), syntax: z.string().nullish(), definition: z.string().nullish() })
+    .nullish(),
+});
+const unknownToolSchema = z.looseObject({ type: z.string() });
+
+const namespaceMemberSchema = createTypeDispatchSchema({ function: functionToolSchema, custom: customToolSchema }, unknownToolSchema);
+const namespaceToolSchema = z.looseObject({
+  type: z.literal('namespace'),
+  name: z.string(),
+  description: z.string().nullish(),
+  tools: z.array(namespaceMemberSchema),
+});
+const localShellToolSchema = z.looseObject({ type: z.literal('local_shell') });
+
+const knownToolSchemas = {
+  function: functionToolSchema,
+  custom: customToolSchema,
+  namespace: namespaceToolSchema,
+  local_shell: localShellToolSchema,
+};
+export const toolSchema = createTypeDispatchSchema(knownToolSchemas, unknownToolSchema);
+
+const namedToolChoiceSchema = (type: 'function' | 'custom') =>
+  z.looseObject({ type: z.literal(type), name: z.string(), namespace: z.string().nullish() });
+const allowedToolsChoiceSchema = z.looseObject({
+  type: z.literal('allowed_tools'),
+  mode: z.enum(['auto', 'required']),
+  /** Tool references: `{type:"function", name}`, `{type:"custom", name}`, `{type:"web_search"}`, … */
+  tools: z.array(z.looseObject({ type: z.string(), name: z.string().nullish(), namespace: z.string().nullish() })),
+});
+const knownToolChoiceSchemas = {
+  function: namedToolChoiceSchema('function'),
+  custom: namedToolChoiceSchema('custom'),
+  allowed_tools: allowedToolsChoiceSchema,
+};
+export const toolChoiceSchema = z.union([
+  z.enum(['none', 'auto', 'required']),
+  // Hosted choices ({type:"web_search_preview"}, {type:"mcp", server_label}, …) fall through.
+  createTypeDispatchSchema(knownToolChoiceSchemas, unknownToolSchema),
+]);
+
+export type ResponsesTool = z.output<typeof toolSchema>;
+export type KnownResponsesTool = z.output<(typeof knownToolSchemas)[keyof typeof knownToolSchemas]>;
+export type ResponsesFunctionTool = z.output<typeof functionToolSchema>;
+export type ResponsesCustomTool = z.output<typeof customToolSchema>;
+export type ResponsesNamespaceMember = z.output<typeof namespaceMemberSchema>;
+export type ResponsesToolChoice = z.output<typeof toolChoiceSchema>;
+export type KnownResponsesToolChoice = z.output<(typeof knownToolChoiceSchemas)[keyof typeof knownToolChoiceSchemas]>;
+
+/** Narrows to the tool kinds the converter interprets (see readKnownInputItem for why a cast is safe). */
+export function readKnownTool(tool: ResponsesTool | ResponsesNamespaceMember): KnownResponsesTool | null {
+  return Object.hasOwn(knownToolSchemas, tool.type) ? (tool as KnownResponsesTool) : null;
+}
+
+/** Narrows an object tool_choice to the forms the converter maps; null for hosted-tool choices. */
+export function readKnownToolChoice(choice: Exclude<ResponsesToolChoice, string>): KnownResponsesToolChoice | null {
+  return Object.hasOwn(knownToolChoiceSchemas, choice.type) ? (choice as KnownResponsesToolChoice) : null;
+}
