@@ -130,7 +130,8 @@ describe('Codex CLI through the gateway', () => {
     setup.backend.setHandler((request) => {
       if (hasToolResult(request)) return textAnswer(FINAL_MESSAGE);
       shellCall = buildShellCall(request, 'echo hi > done.txt');
-      return toolCallAnswer([shellCall], { fragment: 7 });
+      // Reasoning first: Codex asks for summaries and replays the reasoning item on the next request.
+      return toolCallAnswer([shellCall], { fragment: 7, reasoning: 'The user wants a file; I will use the shell.' });
     });
 
     const run = await runCodex(['exec', '--skip-git-repo-check', '--json', '-C', workdir, 'Create a file named done.txt containing hi.'], 50_000);
@@ -144,6 +145,7 @@ describe('Codex CLI through the gateway', () => {
       .map((line) => JSON.parse(line) as { type: string; item?: { type: string; text?: string; exit_code?: number } });
     expect(events.find((event) => event.item?.type === 'command_execution' && event.type === 'item.completed')?.item?.exit_code, diagnostics).toBe(0);
     expect(events.filter((event) => event.item?.type === 'agent_message').map((event) => event.item?.text)).toEqual([FINAL_MESSAGE]);
+    expect(events.some((event) => event.item?.type === 'reasoning'), diagnostics).toBe(true);
     expect(events.at(-1)?.type, diagnostics).toBe('turn.completed');
 
     const requests = setup.backend.chatRequests();

@@ -4,7 +4,7 @@
  * complete output at the terminal event): `finalResponse()` resolving is itself an assertion.
  */
 import OpenAI from 'openai';
-import type { ResponseCreateParamsBase, ResponseFunctionToolCall, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import type { ResponseCreateParamsNonStreaming, ResponseFunctionToolCall, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DEFAULT_MODEL_ID,
@@ -28,7 +28,7 @@ beforeAll(() => {
   client = new OpenAI({ baseURL: setup.gateway.baseURL, apiKey: E2E_API_KEY, maxRetries: 0 });
 });
 
-async function streamResponse(params: ResponseCreateParamsBase) {
+async function streamResponse(params: Omit<ResponseCreateParamsNonStreaming, 'stream'>) {
   const stream = client.responses.stream({ ...params, store: false });
   const events: ResponseStreamEvent[] = [];
   stream.on('event', (event) => events.push(event));

@@ -1,7 +1,9 @@
 import express, { type Express, type RequestHandler } from 'express';
 import { createHttpLogger, createHttpMetricsMiddleware } from '@rgw/observability';
+import { createMemoryRateLimiter } from '@rgw/rate-limit';
 import type { GatewayDependencies } from './gateway-dependencies.ts';
 import { authenticate } from './http/authenticate.ts';
+import { limitRequestRate } from './http/limit-request-rate.ts';
 import { renderErrors, renderNotFound } from './http/render-errors.ts';
 import { health, metrics, ready } from './routes/health-routes.ts';
 import { listModels, retrieveModel } from './routes/models-routes.ts';
@@ -26,13 +28,15 @@ export function createGatewayApp(deps: GatewayDependencies, extraRoutes?: (app: 
   app.use(createHttpLogger(deps.logger));
   app.use(securityHeaders(deps.config.CORS_ORIGINS));
 
-  const v1 = express.Router();
-  v1.use(authenticate());
-  v1.post('/responses', serveResponses(deps));
-  v1.get('/models', listModels(deps.catalog));
-  v1.get('/models/:id', retrieveModel(deps.catalog));
+  // Full paths on the app (no sub-router): the matched route template is then the whole path,
+  // which is what metric labels and access logs show.
+  const limiter = deps.rateLimiter ?? (deps.config.RATE_LIMIT_REQUESTS_PER_MINUTE > 0 ? createMemoryRateLimiter({ limit: deps.config.RATE_LIMIT_REQUESTS_PER_MINUTE }) : undefined);
+  // The per-key rate limit runs right after authentication, before the body is read.
+  const auth = limiter ? [authenticate(), limitRequestRate(limiter)] : [authenticate()];
+  app.post('/v1/responses', auth, serveResponses(deps));
+  app.get('/v1/models', auth, listModels(deps.catalog));
+  app.get('/v1/models/:id', auth, retrieveModel(deps.catalog));
   extraRoutes?.(app);
-  app.use('/v1', v1);
 
   app.use(renderNotFound() as RequestHandler);
   app.use(renderErrors());

@@ -3,6 +3,7 @@ import type { CircuitBreaker } from '@rgw/breaker';
 import type { GatewayConfig } from '@rgw/config';
 import type { ModelCatalog } from '@rgw/model-catalog';
 import type { GatewayMetrics } from '@rgw/observability';
+import type { RateLimiter } from '@rgw/rate-limit';
 import type { UpstreamClient } from '@rgw/upstream';
 
 /** Everything the HTTP layer needs, injected by main.ts (and by tests). */
@@ -23,4 +24,6 @@ export interface GatewayDependencies {
   readonly now: () => number;
   readonly sealReasoning?: (text: string) => string;
   readonly unsealReasoning?: (blob: string) => string | null;
+  /** Per-key request limit (cluster: the Redis limiter). Unset: an in-memory one when RATE_LIMIT_REQUESTS_PER_MINUTE > 0. */
+  readonly rateLimiter?: RateLimiter;
 }

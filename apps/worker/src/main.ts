@@ -1,9 +1,15 @@
 import { createLogger } from '@rgw/observability';
-import { loadWorkerConfig } from './worker-config.ts';
+import { loadWorkerConfig, type WorkerConfig } from './worker-config.ts';
 import { startWorker } from './start-worker.ts';
 
 /** `npm run start:worker`: refreshes the shared model list for every gateway replica. */
-const config = loadWorkerConfig(process.env);
+let config: WorkerConfig;
+try {
+  config = loadWorkerConfig(process.env);
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+}
 const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
 const worker = await startWorker({ config, logger });
 logger.info({ port: worker.port, refreshSeconds: config.MODELS_REFRESH_SECONDS }, 'worker listening');

@@ -14,3 +14,9 @@ describe('breakerScopeFor', () => {
     expect(breakerScopeFor('https://user:secret@llm.chutes.ai/v1', null)).toBe('llm.chutes.ai/v1');
   });
 });
+
+describe('breakerScopeFor with a bare host name', () => {
+  it('keeps host and port as given', () => {
+    expect(breakerScopeFor('localhost:8000', 'm')).toBe('localhost:8000#m');
+  });
+});

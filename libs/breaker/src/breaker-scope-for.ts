@@ -18,6 +18,8 @@ export function breakerScopeFor(upstream: string, model: string | null): string 
 }
 
 function normaliseUpstream(upstream: string): string {
+  // Only a full URL is parsed: `new URL('localhost:8000')` would read "localhost:" as a scheme.
+  if (!upstream.includes('://')) return upstream.replace(/\/+$/, '').toLowerCase();
   try {
     const url = new URL(upstream);
     return `${url.host}${url.pathname.replace(/\/+$/, '')}`.toLowerCase();

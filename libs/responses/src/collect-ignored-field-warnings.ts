@@ -8,7 +8,7 @@ import { responsesRequestSchema, type ResponsesRequest } from './responses-reque
  */
 const honouredIncludes: ReadonlySet<string> = new Set(['reasoning.encrypted_content', 'message.output_text.logprobs']);
 
-/** API fields we parse but cannot act on behind a Chat backend. */
+/** Top-level fields the request schema models; anything else is unknown to us. */
 const knownFields: ReadonlySet<string> = new Set(Object.keys(responsesRequestSchema.shape));
 
 /** Fields the API defines that this gateway does not model; ignored, with a warning. */

@@ -143,7 +143,7 @@ export function convertInputItemsToChatMessages(items: readonly ResponsesInputIt
         return;
       case 'item_reference':
         throw new InvalidRequestError(
-          `Invalid '${where}': item reference '${known.id}' cannot be resolved. Send the item itself, or use store: true with previous_response_id.`,
+          `Invalid '${where}': item reference '${known.id}' was not found. Only items of responses this gateway stored can be referenced; send the item itself instead.`,
           { param: where, code: 'invalid_value' },
         );
       case undefined:

@@ -41,6 +41,8 @@ export async function* observeResponseEvents(events: AsyncIterable<ResponseStrea
         metrics.tokens.inc({ model, type: 'cached_input' }, usage.input_tokens_details?.cached_tokens ?? 0);
       }
       const outcome = response.status === 'failed' ? 'server_error' : 'success';
+      // A stream that failed after it started: the backend cut it or reported an error in-band.
+      if (response.status === 'failed') metrics.upstreamErrors.inc({ model, kind: 'stream_cut' });
       metrics.upstreamRequestDuration.observe({ model, outcome }, (finishedAt - options.upstreamStartedAt) / 1000);
       metrics.streamDuration.observe({ model, status: response.status ?? 'completed' }, (finishedAt - options.startedAt) / 1000);
       options.onFinished({

@@ -10,6 +10,7 @@ import {
   convertChatCompletionToStreamEvents,
   convertChatStreamToResponsesEvents,
   convertResponsesRequestToChat,
+  foldResponseEvents,
   parseResponsesRequest,
 } from '@rgw/responses';
 import { breakerScopeFor } from '@rgw/breaker';
@@ -19,6 +20,7 @@ import { readJsonBody } from '../http/read-json-body.ts';
 import { writeSseEvent } from '../http/write-sse-event.ts';
 import { isClientCausedFailure, mapResponseFailure } from './map-response-failure.ts';
 import { peekFirstOutput } from './peek-first-output.ts';
+import { classifyUpstreamFailure } from './classify-upstream-failure.ts';
 import { observeResponseEvents } from './observe-response-events.ts';
 
 type BreakerOutcome = 'success' | 'failure' | 'ignored';
@@ -87,9 +89,16 @@ export function serveResponses(deps: GatewayDependencies): RequestHandler {
     let outcome: BreakerOutcome = 'ignored';
     try {
       const upstreamStartedAt = performance.now();
-      const upstreamEvents: AsyncIterable<ChatStreamEvent> = request.stream
-        ? await deps.upstream.streamChat(chatRequest, call)
-        : fromArray(convertChatCompletionToStreamEvents(await deps.upstream.completeChat(chatRequest, call)));
+      let upstreamEvents: AsyncIterable<ChatStreamEvent>;
+      try {
+        upstreamEvents = request.stream
+          ? await deps.upstream.streamChat(chatRequest, call)
+          : fromArray(convertChatCompletionToStreamEvents(await deps.upstream.completeChat(chatRequest, call)));
+      } catch (error) {
+        const kind = classifyUpstreamFailure(error);
+        if (kind && !abort.signal.aborted) deps.metrics.upstreamErrors.inc({ model: modelLabel, kind });
+        throw error;
+      }
       const events = observeResponseEvents(convertChatStreamToResponsesEvents(upstreamEvents, context), {
         metrics: deps.metrics,
         model: modelLabel,
@@ -155,14 +164,11 @@ async function streamToClient(req: Request, res: ExpressResponse, events: AsyncI
 }
 
 async function answerWithJson(res: ExpressResponse, events: AsyncIterable<ResponseStreamEvent>): Promise<Terminal> {
-  let last: Response | undefined;
-  for await (const event of events) {
-    if (isTerminal(event)) last = event.response;
-  }
-  if (!last) throw mapResponseFailure('server_error', 'The backend answer ended without a result.');
-  if (last.status === 'failed') throw mapResponseFailure(last.error?.code, last.error?.message ?? 'The backend failed.');
-  res.status(200).json(last);
-  return { outcome: outcomeOf(last) };
+  const response = await foldResponseEvents(events);
+  // A non-streamed failure is an HTTP error, as OpenAI answers it, not a 200 with status "failed".
+  if (response.status === 'failed') throw mapResponseFailure(response.error?.code, response.error?.message ?? 'The backend failed.');
+  res.status(200).json(response);
+  return { outcome: outcomeOf(response) };
 }
 
 function isTerminal(event: ResponseStreamEvent): event is Extract<ResponseStreamEvent, { type: 'response.completed' | 'response.incomplete' | 'response.failed' }> {

@@ -1,0 +1,108 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { modelKeys } from '@rgw/model-catalog';
+import { createRequestPathRedis } from '@rgw/redis';
+import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
+import { startScriptedBackend, type ScriptedBackend } from '../../../test/support/scripted-backend.ts';
+import { loadWorkerConfig } from './worker-config.ts';
+import { startWorker, type StartedWorker } from './start-worker.ts';
+
+let redisServer: TestRedis;
+let backend: ScriptedBackend;
+let admin: Redis;
+let worker: StartedWorker | undefined;
+
+beforeAll(async () => {
+  redisServer = await startRedis({ mode: 'process' });
+});
+afterAll(async () => {
+  await redisServer.stop();
+});
+beforeEach(async () => {
+  backend = await startScriptedBackend({ models: ['org/model-a'] });
+  admin = createRequestPathRedis(redisServer.url, { commandTimeoutMs: 2_000 });
+  await until(() => admin.status === 'ready');
+  await admin.flushall();
+});
+afterEach(async () => {
+  await worker?.close();
+  worker = undefined;
+  await backend.close();
+  admin.disconnect();
+});
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 8_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition().valueOf())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function publishedIds(): Promise<string[] | null> {
+  const json = await admin.hget(modelKeys.snapshot, 'json').catch(() => null);
+  return json === null ? null : (JSON.parse(json) as { id: string }[]).map((model) => model.id);
+}
+
+function config() {
+  return loadWorkerConfig({ REDIS_URL: redisServer.url, UPSTREAM_BASE_URL: backend.url, MODELS_REFRESH_SECONDS: '1', WORKER_PORT: '0', WORKER_HOST: '127.0.0.1' });
+}
+
+describe('worker', () => {
+  it('publishes the backend model list and follows additions and removals', async () => {
+    worker = await startWorker({ config: config(), logger: pino({ level: 'silent' }) });
+    await until(async () => JSON.stringify(await publishedIds()) === '["org/model-a"]');
+    backend.setModels(['org/model-a', 'org/model-b']);
+    await until(async () => JSON.stringify(await publishedIds()) === '["org/model-a","org/model-b"]');
+    backend.setModels(['org/model-b']);
+    await until(async () => JSON.stringify(await publishedIds()) === '["org/model-b"]');
+  });
+
+  it('keeps the last list when the backend lists nothing', async () => {
+    worker = await startWorker({ config: config(), logger: pino({ level: 'silent' }) });
+    await until(async () => (await publishedIds()) !== null);
+    backend.setModels([]);
+    await until(async () => (await worker?.metrics.refreshRuns.get())?.values.some((v) => v.labels.result === 'failure' && v.value > 0) ?? false);
+    expect(await publishedIds()).toEqual(['org/model-a']);
+  });
+
+  it('re-creates its schedule when Redis comes back empty', async () => {
+    worker = await startWorker({ config: config(), logger: pino({ level: 'silent' }) });
+    await until(async () => (await publishedIds()) !== null);
+    await redisServer.restart();
+    await until(() => admin.status === 'ready');
+    expect(await publishedIds()).toBeNull();
+    await until(async () => (await publishedIds()) !== null, 10_000);
+  });
+
+  it('serves its health and its metrics', async () => {
+    worker = await startWorker({ config: config(), logger: pino({ level: 'silent' }) });
+    await until(async () => (await publishedIds()) !== null);
+    const health = await fetch(`http://127.0.0.1:${worker.port}/health`);
+    expect(await health.json()).toEqual({ status: 'ok', redis: 'ready' });
+    const metrics = await (await fetch(`http://127.0.0.1:${worker.port}/metrics`)).text();
+    expect(metrics).toMatch(/gateway_worker_model_refresh_runs_total\{result="success"\} [1-9]/);
+    expect(metrics).toMatch(/gateway_worker_model_catalog_size 1/);
+  });
+
+  it('exits cleanly on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['apps/worker/src/main.ts'], {
+      cwd: new URL('../../../', import.meta.url),
+      env: { PATH: process.env['PATH'] ?? '', REDIS_URL: redisServer.url, UPSTREAM_BASE_URL: backend.url, WORKER_PORT: '0', WORKER_HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await until(() => output.includes('worker listening'));
+    await until(async () => (await publishedIds()) !== null);
+    const started = Date.now();
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(output).toContain('worker stopped');
+  });
+});

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { parseChatCompletion } from './chat-chunk-schema.ts';
+import { convertChatCompletionToStreamEvents } from './convert-chat-completion-to-stream-events.ts';
+import { convertChatStreamToResponsesEvents } from './convert-chat-stream-to-responses-events.ts';
+import { foldResponseEvents } from './fold-response-events.ts';
+import { assertValidResponsesEventSequence } from './test-support/assert-valid-responses-event-sequence.ts';
+import { createTestContext } from './test-support/create-test-context.ts';
+import { collect, streamOf } from './test-support/load-chunk-fixture.ts';
+
+const completion = parseChatCompletion({
+  id: 'chatcmpl-abc',
+  object: 'chat.completion',
+  created: 1769000000,
+  model: 'deepseek-ai/DeepSeek-R1',
+  choices: [
+    {
+      index: 0,
+      message: {
+        role: 'assistant',
+        reasoning_content: 'Need the weather first.',
+        content: 'Checking.',
+        tool_calls: [
+          { id: 'call_a', type: 'function', function: { name: 'get_weather', arguments: '{"city":"Oslo"}' } },
+          { id: 'call_b', type: 'function', function: { name: 'get_time', arguments: '{}' } },
+        ],
+      },
+      finish_reason: 'tool_calls',
+    },
+  ],
+  usage: { prompt_tokens: 50, completion_tokens: 30, total_tokens: 80, completion_tokens_details: { reasoning_tokens: 6 } },
+});
+
+describe('convertChatCompletionToStreamEvents', () => {
+  it('yields the same Response through the stream machine: reasoning, message, then calls in order', async () => {
+    if (completion === null) throw new Error('fixture did not parse');
+    const events = await collect(convertChatStreamToResponsesEvents(streamOf(convertChatCompletionToStreamEvents(completion)), createTestContext()));
+    const response = assertValidResponsesEventSequence(events);
+    expect(response.status).toBe('completed');
+    expect(response.output.map((item) => item.type)).toEqual(['reasoning', 'message', 'function_call', 'function_call']);
+    expect(response.output.slice(2)).toMatchObject([
+      { call_id: 'call_a', name: 'get_weather', arguments: '{"city":"Oslo"}' },
+      { call_id: 'call_b', name: 'get_time', arguments: '{}' },
+    ]);
+    expect(response.usage).toMatchObject({ input_tokens: 50, output_tokens: 30, total_tokens: 80, output_tokens_details: { reasoning_tokens: 6 } });
+  });
+
+  it('ends with [DONE] even for a completion without choices or usage', () => {
+    expect(convertChatCompletionToStreamEvents({ id: 'x', choices: [] })).toEqual([{ type: 'done' }]);
+  });
+});
+
+describe('foldResponseEvents', () => {
+  it("returns the terminal event's Response for the non-streaming answer", async () => {
+    if (completion === null) throw new Error('fixture did not parse');
+    const context = createTestContext();
+    const response = await foldResponseEvents(convertChatStreamToResponsesEvents(streamOf(convertChatCompletionToStreamEvents(completion)), context));
+    expect(response).toMatchObject({ id: 'resp_test', status: 'completed', completed_at: 1769100005 });
+    expect(response.output).toHaveLength(4);
+  });
+
+  it('rejects a stream that ends without a terminal event', async () => {
+    await expect(foldResponseEvents(streamOf([]))).rejects.toThrow('without a terminal event');
+  });
+});

@@ -1,0 +1,122 @@
+import { readdirSync } from 'node:fs';
+import { Ajv } from 'ajv';
+import { configSchema } from '@rgw/config';
+import { describe, expect, it } from 'vitest';
+import { readText, readYaml, repositoryPath } from './deploy-files.ts';
+
+// No helm binary is packaged for Debian or npm, so these are the checks that can run offline:
+// chart metadata, values against values.schema.json, and the templates' references to values and
+// helpers. `helm lint --strict` and `helm template | kubeconform` are documented in docs/operations.md.
+const chart = 'deploy/helm/responses-gateway';
+const values = readYaml(`${chart}/values.yaml`) as Record<string, unknown>;
+const schema = JSON.parse(readText(`${chart}/values.schema.json`)) as Record<string, unknown>;
+const templateFiles = [
+  ...readdirSync(repositoryPath(`${chart}/templates`)).filter((file) => /\.(ya?ml|tpl|txt)$/.test(file)),
+  ...readdirSync(repositoryPath(`${chart}/templates/tests`)).map((file) => `tests/${file}`),
+];
+const templates = new Map(templateFiles.map((file) => [file, readText(`${chart}/templates/${file}`)]));
+
+function validateValues(candidate: unknown): string[] {
+  const validate = new Ajv({ strict: true, allowUnionTypes: true, allErrors: true }).compile(schema);
+  return validate(candidate) ? [] : (validate.errors ?? []).map((error) => `${error.instancePath} ${error.message ?? ''}`);
+}
+
+function withValue(path: string, value: unknown): Record<string, unknown> {
+  const copy = structuredClone(values);
+  const keys = path.split('.');
+  let node = copy;
+  for (const key of keys.slice(0, -1)) node = node[key] as Record<string, unknown>;
+  node[keys.at(-1) ?? ''] = value;
+  return copy;
+}
+
+function hasValuePath(path: readonly string[]): boolean {
+  let node: unknown = values;
+  for (const key of path) {
+    if (typeof node !== 'object' || node === null || !(key in node)) return false;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return true;
+}
+
+describe('Helm chart', () => {
+  it('declares a v2 application chart with a semantic version', () => {
+    expect(readYaml(`${chart}/Chart.yaml`)).toMatchObject({
+      apiVersion: 'v2',
+      name: 'responses-gateway',
+      type: 'application',
+      version: expect.stringMatching(/^\d+\.\d+\.\d+$/),
+      appVersion: expect.any(String),
+    });
+  });
+
+  it('has a values.schema.json that is valid JSON Schema and accepts the default values.yaml', () => {
+    expect(validateValues(values)).toEqual([]);
+  });
+
+  it('has a schema that rejects mistakes: unknown keys, a short reasoning key, a bad log level, a non-URL backend', () => {
+    expect(validateValues(withValue('gateway.replicas', 3))).not.toEqual([]);
+    expect(validateValues(withValue('reasoningEncryption.key', 'too-short'))).not.toEqual([]);
+    expect(validateValues(withValue('config.logLevel', 'verbose'))).not.toEqual([]);
+    expect(validateValues(withValue('upstream.baseUrl', 'llm.chutes.ai'))).not.toEqual([]);
+    expect(validateValues(withValue('reasoningEncryption.key', 'x'.repeat(32)))).toEqual([]);
+  });
+
+  it('references only values that values.yaml defines', () => {
+    for (const [file, text] of templates) {
+      for (const [, path] of text.matchAll(/\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) {
+        expect(hasValuePath((path ?? '').slice(1).split('.')), `${file}: .Values${path}`).toBe(true);
+      }
+    }
+  });
+
+  it('includes only helpers that _helpers.tpl defines, and balances every block with an end', () => {
+    const helpers = templates.get('_helpers.tpl') ?? '';
+    const defined = new Set([...helpers.matchAll(/define "([^"]+)"/g)].map(([, name]) => name));
+    for (const [file, text] of templates) {
+      for (const [, name] of text.matchAll(/(?:include|template) "([^"]+)"/g)) {
+        expect(defined.has(name), `${file}: include "${name}"`).toBe(true);
+      }
+      const opened = [...text.matchAll(/\{\{-?\s*(if|range|with|define)\b/g)].length;
+      const closed = [...text.matchAll(/\{\{-?\s*end\s*-?\}\}/g)].length;
+      expect(closed, file).toBe(opened);
+      expect(text, file).not.toMatch(/\t/);
+    }
+  });
+
+  it('renders every object the issue asks for', () => {
+    const kinds = [...templates.values()].flatMap((text) => [...text.matchAll(/^kind: (\w+)/gm)].map(([, kind]) => kind));
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        'Deployment', 'Service', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'ServiceMonitor',
+        'PrometheusRule', 'StatefulSet', 'ConfigMap', 'Secret',
+      ]),
+    );
+    expect(templates.get('worker-deployment.yaml')).toContain('command: ["node", "apps/worker/src/main.ts"]');
+  });
+
+  it('probes liveness on /health and readiness on /ready, and sleeps in preStop before the drain', () => {
+    const gateway = templates.get('gateway-deployment.yaml') ?? '';
+    expect(gateway).toMatch(/livenessProbe:\s+httpGet: \{ path: \/health/);
+    expect(gateway).toMatch(/readinessProbe:\s+httpGet: \{ path: \/ready/);
+    expect(gateway).toMatch(/preStop:[\s\S]*sleep/);
+    expect(gateway).toContain('terminationGracePeriodSeconds: {{ include "rgw.terminationGracePeriodSeconds" . }}');
+    expect(templates.get('_helpers.tpl')).toContain('add .Values.gateway.preStopSleepSeconds .Values.config.shutdownGraceSeconds 15');
+  });
+
+  it('sets only gateway environment variables its config schema knows', () => {
+    const known = Object.keys(configSchema.shape);
+    const configMap = templates.get('configmap.yaml') ?? '';
+    const names = [...configMap.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map(([, name]) => name ?? '');
+    expect(names.length).toBeGreaterThan(10);
+    for (const name of names) expect(known).toContain(name);
+  });
+
+  it('requests CPU for the autoscaler and keeps the containers non-root with a read-only root filesystem', () => {
+    expect(values).toMatchObject({
+      gateway: { resources: { requests: { cpu: expect.any(String) } }, autoscaling: { enabled: true } },
+      podSecurityContext: { runAsNonRoot: true },
+      securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+    });
+  });
+});

@@ -1,0 +1,158 @@
+/**
+ * The gateway's HTTP contract outside the translation itself: auth, body limits, validation errors,
+ * the model catalogue, health and readiness. Every non-2xx answer must be the OpenAI envelope.
+ */
+import { describe, expect, it } from 'vitest';
+import { chutesModel, textAnswer } from '../support/scripted-backend.ts';
+import { E2E_API_KEY, useGatewayWithBackend } from '../support/use-gateway-with-backend.ts';
+
+const MODEL = 'deepseek-ai/DeepSeek-V3.2';
+const setup = useGatewayWithBackend({
+  env: { MAX_BODY_BYTES: '4096', MAX_INPUT_ITEMS: '5' },
+  backend: { models: [chutesModel(MODEL), chutesModel('Qwen/Qwen3-235B-A22B'), chutesModel('moonshotai/Kimi-K2-Thinking')] },
+});
+
+async function post(path: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
+  const response = await fetch(`${setup.gateway.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${E2E_API_KEY}`, 'content-type': 'application/json', ...headers },
+    body,
+  });
+  const text = await response.text();
+  return { status: response.status, json: text ? JSON.parse(text) : null, headers: response.headers };
+}
+
+function expectEnvelope(json: any): void {
+  expect(Object.keys(json)).toEqual(['error']);
+  expect(Object.keys(json.error).sort()).toEqual(['code', 'message', 'param', 'type']);
+  expect(typeof json.error.message).toBe('string');
+}
+
+async function modelsLoaded(): Promise<void> {
+  // The catalogue loads in the background at start; wait until the gateway serves it.
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const response = await fetch(`${setup.gateway.baseURL}/models`, { headers: { authorization: `Bearer ${E2E_API_KEY}` } });
+    if (response.ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('model catalogue never loaded');
+}
+
+describe('authentication', () => {
+  it('answers 401 in the OpenAI envelope when no key is sent, without calling the backend', async () => {
+    const response = await post('/v1/responses', JSON.stringify({ model: MODEL, input: 'hi' }), { authorization: '' });
+    expect(response.status).toBe(401);
+    expectEnvelope(response.json);
+    expect(setup.backend.chatRequests()).toHaveLength(0);
+  });
+
+  it('accepts x-api-key and forwards it to the backend as a bearer token', async () => {
+    setup.backend.enqueue(textAnswer('ok'));
+    const response = await post('/v1/responses', JSON.stringify({ model: MODEL, input: 'hi' }), { authorization: '', 'x-api-key': 'sk-from-x-api-key' });
+    expect(response.status).toBe(200);
+    expect(setup.backend.chatRequests()[0]?.headers.authorization).toBe('Bearer sk-from-x-api-key');
+  });
+});
+
+describe('bad input', () => {
+  it('answers 400 invalid_json for a malformed body', async () => {
+    const response = await post('/v1/responses', '{"model": "x", "input": ');
+    expect(response.status).toBe(400);
+    expectEnvelope(response.json);
+    expect(response.json.error.code).toBe('invalid_json');
+  });
+
+  it('answers 400 for a body that is not JSON', async () => {
+    const response = await post('/v1/responses', 'model=x', { 'content-type': 'application/x-www-form-urlencoded' });
+    expect(response.status).toBe(400);
+    expectEnvelope(response.json);
+  });
+
+  it('answers 413 for a body over MAX_BODY_BYTES, and the connection still works', async () => {
+    const response = await post('/v1/responses', JSON.stringify({ model: MODEL, input: 'x'.repeat(10_000) }));
+    expect(response.status).toBe(413);
+    expectEnvelope(response.json);
+    const health = await fetch(`${setup.gateway.url}/health`);
+    expect(health.status).toBe(200);
+  });
+
+  it('names the field in a type error', async () => {
+    const response = await post('/v1/responses', JSON.stringify({ model: MODEL, input: 'hi', max_output_tokens: 'many' }));
+    expect(response.status).toBe(400);
+    expect(response.json.error.param).toBe('max_output_tokens');
+    expect(response.json.error.code).toBe('invalid_type');
+  });
+
+  it('refuses more input items than MAX_INPUT_ITEMS, naming input', async () => {
+    const input = Array.from({ length: 6 }, (_, index) => ({ role: 'user', content: `message ${index}` }));
+    const response = await post('/v1/responses', JSON.stringify({ model: MODEL, input }));
+    expect(response.status).toBe(400);
+    expect(response.json.error.param).toBe('input');
+  });
+
+  it('answers the API’s previous_response_not_found for an unknown previous_response_id', async () => {
+    const response = await post('/v1/responses', JSON.stringify({ model: MODEL, input: 'hi', previous_response_id: 'resp_doesnotexist' }));
+    expect(response.status).toBe(400);
+    expect(response.json.error).toMatchObject({ param: 'previous_response_id', code: 'previous_response_not_found', type: 'invalid_request_error' });
+    expect(setup.backend.chatRequests()).toHaveLength(0);
+  });
+
+  it('answers 404 with the envelope for an unknown route', async () => {
+    const response = await fetch(`${setup.gateway.url}/v1/nothing-here`, { headers: { authorization: `Bearer ${E2E_API_KEY}` } });
+    expect(response.status).toBe(404);
+    expectEnvelope(await response.json());
+  });
+});
+
+describe('model catalogue', () => {
+  it('serves the backend list with every field the backend sent', async () => {
+    await modelsLoaded();
+    const response = await fetch(`${setup.gateway.baseURL}/models`, { headers: { authorization: `Bearer ${E2E_API_KEY}` } });
+    const body = await response.json();
+    expect(body.object).toBe('list');
+    const model = body.data.find((entry: { id: string }) => entry.id === MODEL);
+    expect(model).toMatchObject({ id: MODEL, object: 'model', pricing: { prompt: 0.25, completion: 1 }, max_model_len: 131_072 });
+    expect(model.supported_features).toContain('reasoning');
+  });
+
+  it('retrieves one model by id, case-insensitively', async () => {
+    await modelsLoaded();
+    const response = await fetch(`${setup.gateway.baseURL}/models/${encodeURIComponent(MODEL.toLowerCase())}`, { headers: { authorization: `Bearer ${E2E_API_KEY}` } });
+    expect(response.status).toBe(200);
+    expect((await response.json()).id).toBe(MODEL);
+  });
+
+  it('sends the backend its exact model id when the client used other casing', async () => {
+    await modelsLoaded();
+    setup.backend.enqueue(textAnswer('ok'));
+    const response = await post('/v1/responses', JSON.stringify({ model: 'DEEPSEEK-AI/deepseek-v3.2', input: 'hi' }));
+    expect(response.status).toBe(200);
+    expect(setup.backend.chatRequests()[0]?.body?.model).toBe(MODEL);
+    expect(response.json.model).toBe(MODEL);
+  });
+
+  it('answers 404 model_not_found naming the closest ids for an unknown model', async () => {
+    await modelsLoaded();
+    const response = await post('/v1/responses', JSON.stringify({ model: 'deepseek-ai/DeepSeek-V3.1', input: 'hi' }));
+    expect(response.status).toBe(404);
+    expect(response.json.error).toMatchObject({ code: 'model_not_found', param: 'model' });
+    expect(response.json.error.message).toContain(MODEL);
+    expect(setup.backend.chatRequests()).toHaveLength(0);
+  });
+});
+
+describe('health and readiness', () => {
+  it('answers /health and /ready without a key', async () => {
+    const health = await fetch(`${setup.gateway.url}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${setup.gateway.url}/ready`);
+    expect(ready.status).toBe(200);
+    expect((await ready.json()).mode).toBe('embedded');
+  });
+
+  it('returns the client’s x-request-id', async () => {
+    const response = await fetch(`${setup.gateway.baseURL}/models`, { headers: { authorization: `Bearer ${E2E_API_KEY}`, 'x-request-id': 'trace-abc.123' } });
+    expect(response.headers.get('x-request-id')).toBe('trace-abc.123');
+  });
+});
