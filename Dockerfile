@@ -40,7 +40,7 @@ COPY --chown=root:root libs ./libs
 COPY --chown=root:root apps ./apps
 # Test files and fixtures are not needed at run time.
 RUN find apps libs -name '*.test.ts' -delete \
- && find apps libs -type d -name '__fixtures__' -prune -exec rm -rf {} +
+ && find apps libs -type d \( -name '__fixtures__' -o -name 'test-support' \) -prune -exec rm -rf {} +
 # The `node` user (uid 1000) comes with the official image; the app writes nothing to disk, so the
 # root-owned files stay read-only for it (and Kubernetes can mount the root filesystem read-only).
 USER node

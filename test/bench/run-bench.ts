@@ -12,7 +12,7 @@
  * Speed targets are checked here, never in timed tests.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -220,8 +220,9 @@ async function main(): Promise<void> {
     if (flags.json) writeFileSync(flags.json, `${JSON.stringify(summaryWithChecks, null, 2)}\n`);
     if (!quick && !flags['no-write']) {
       const baselinePath = new URL('./baseline-before.json', import.meta.url);
-      const before = JSON.parse(readFileSync(baselinePath, 'utf8').toString()) as BenchSummary;
-      const notes = readFileSync(new URL('./optimisations.md', import.meta.url), 'utf8');
+      const before = existsSync(baselinePath) ? (JSON.parse(readFileSync(baselinePath, 'utf8')) as BenchSummary) : null;
+      const notesPath = new URL('./optimisations.md', import.meta.url);
+      const notes = existsSync(notesPath) ? readFileSync(notesPath, 'utf8') : '';
       writeFileSync(`${repositoryRoot}docs/benchmarks.md`, renderBenchmarksDoc(summary, before, notes));
       log('wrote docs/benchmarks.md');
     }

@@ -6,8 +6,9 @@
  * `data: [DONE]`, or one `chat.completion` JSON for `stream: false`, and `GET /v1/models` in Chutes'
  * shape. What the "model" says is a script: a list of steps built with the helpers of
  * `chat-script.ts` (re-exported here), queued with `enqueue()` or produced per request by
- * `setHandler()`. Scripts also inject the faults the gateway must survive: HTTP errors, slow headers, slow chunks, cut connections, in-band error
- * payloads, a missing `[DONE]`, hangs and events split across TCP writes.
+ * `setHandler()`. Scripts also inject the faults the gateway must survive: HTTP errors, slow
+ * headers, slow chunks, cut connections, in-band error payloads, a missing `[DONE]`, hangs and
+ * events split across TCP writes.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';

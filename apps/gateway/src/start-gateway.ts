@@ -2,15 +2,18 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { createMemoryBreaker, type CircuitBreaker } from '@rgw/breaker';
+import type { Redis } from 'ioredis';
+import { createMemoryBreaker, createRedisBreaker, type CircuitBreaker, type RedisCircuitBreaker } from '@rgw/breaker';
 import type { GatewayConfig } from '@rgw/config';
-import { createEmbeddedModelCatalog, type ModelCatalog } from '@rgw/model-catalog';
+import { createEmbeddedModelCatalog, createRedisModelCatalog, type ModelCatalog } from '@rgw/model-catalog';
+import { createRequestPathRedis, createSubscriberRedis, isRedisReady } from '@rgw/redis';
 import { createGatewayMetrics } from '@rgw/observability';
 import { createUpstreamClient } from '@rgw/upstream';
 import { createGatewayApp } from './create-gateway-app.ts';
 import { createId } from './create-id.ts';
 import type { GatewayDependencies } from './gateway-dependencies.ts';
 import { createReasoningSealer } from './security/create-reasoning-sealer.ts';
+import packageJson from '../../../package.json' with { type: 'json' };
 
 export interface StartGatewayOptions {
   readonly config: GatewayConfig;
@@ -38,11 +41,30 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   });
   const upstreamName = new URL(config.UPSTREAM_BASE_URL).host;
   const listModels = (signal: AbortSignal) => upstream.listModels({ signal });
-  const breaker: CircuitBreaker = createMemoryBreaker({
+  const breakerOptions = {
     failureThreshold: config.CIRCUIT_BREAKER_FAILURE_THRESHOLD,
     openMs: config.CIRCUIT_BREAKER_OPEN_SECONDS * 1000,
-  });
-  const catalog: ModelCatalog = createEmbeddedModelCatalog({ listModels, refreshMs: config.MODELS_REFRESH_SECONDS * 1000, logger });
+    // A probe that never reports back (a crashed replica) frees its lease after this.
+    probeLeaseMs: Math.min(30_000, config.UPSTREAM_HEADERS_TIMEOUT_MS),
+  };
+  const refreshMs = config.MODELS_REFRESH_SECONDS * 1000;
+  // One code path, two kinds of state: in-process (embedded) or shared through Redis (cluster).
+  let redis: Redis | undefined;
+  let subscriber: Redis | undefined;
+  let sharedBreaker: RedisCircuitBreaker | undefined;
+  let breaker: CircuitBreaker;
+  let catalog: ModelCatalog;
+  if (config.REDIS_URL) {
+    redis = createRequestPathRedis(config.REDIS_URL, { logger });
+    subscriber = createSubscriberRedis(config.REDIS_URL, { logger });
+    breaker = sharedBreaker = createRedisBreaker({ ...breakerOptions, redis, subscriber, logger });
+    catalog = createRedisModelCatalog({ listModels, redis, subscriber, refreshMs, logger });
+    const requestPathRedis = redis;
+    metrics.setRedisUpSource(() => isRedisReady(requestPathRedis));
+  } else {
+    breaker = createMemoryBreaker(breakerOptions);
+    catalog = createEmbeddedModelCatalog({ listModels, refreshMs, logger });
+  }
   const sealer = createReasoningSealer(options.reasoningKey);
 
   breaker.onStateChange(({ scope, from, to }) => {
@@ -51,6 +73,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     metrics.breakerTransitions.inc({ scope, to });
   });
   metrics.setModelCatalogAgeSource(() => catalog.ageSeconds());
+  metrics.buildInfo.set({ version: packageJson.version, mode: config.REDIS_URL ? 'cluster' : 'embedded' }, 1);
 
   let draining = false;
   const deps: GatewayDependencies = {
@@ -62,9 +85,18 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     breaker,
     catalog,
     mode: config.REDIS_URL ? 'cluster' : 'embedded',
+    // Stays ready while Redis is down: replicas serve from local state, and pulling every replica
+    // out of the load balancer because Redis blinked would turn a Redis outage into an outage.
     readiness: () => ({
       ready: !draining,
-      detail: { mode: config.REDIS_URL ? 'cluster' : 'embedded', draining, models: catalog.list()?.length ?? null, model_catalog_age_seconds: catalog.ageSeconds() },
+      detail: {
+        mode: config.REDIS_URL ? 'cluster' : 'embedded',
+        draining,
+        redis: redis === undefined ? 'none' : isRedisReady(redis) ? 'up' : 'down',
+        breaker_state: sharedBreaker?.backend() ?? 'local',
+        models: catalog.list()?.length ?? null,
+        model_catalog_age_seconds: catalog.ageSeconds(),
+      },
     }),
     createId,
     now: () => Math.floor(Date.now() / 1000),
@@ -100,6 +132,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         server.closeAllConnections();
       }
       await Promise.allSettled([catalog.close(), breaker.close(), upstream.close()]);
+      redis?.disconnect();
+      subscriber?.disconnect();
     },
   };
 }

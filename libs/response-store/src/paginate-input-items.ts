@@ -11,11 +11,11 @@ export interface InputItemsPage {
 
 export interface PaginationQuery {
   /** 1–100, default 20 (the API's bounds). */
-  readonly limit?: number;
+  readonly limit?: number | undefined;
   /** `desc` (the API's default) lists the newest item first. */
-  readonly order?: 'asc' | 'desc';
+  readonly order?: 'asc' | 'desc' | undefined;
   /** Item id to start after, in the chosen order. */
-  readonly after?: string;
+  readonly after?: string | undefined;
 }
 
 /** One page of `GET /v1/responses/{id}/input_items`. Items are stored oldest first. */

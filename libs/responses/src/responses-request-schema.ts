@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { createBoundedNumberSchema } from './bounded-number-schema.ts';
 import { convertValidationIssueToError } from './convert-validation-issue-to-error.ts';
 import { inputItemSchema } from './responses-input-item-schema.ts';
+import { measureJsonDepth } from './measure-json-depth.ts';
 import { toolChoiceSchema, toolSchema } from './responses-tool-schema.ts';
 import { createTypeDispatchSchema } from './type-dispatch-schema.ts';
 
@@ -89,6 +90,9 @@ export const responsesRequestSchema = z.looseObject({
 
 export type ResponsesRequest = z.output<typeof responsesRequestSchema>;
 
+/** Deepest nesting accepted anywhere in a body; real tool schemas stay far below (Codex's: ~6). */
+const MAX_JSON_DEPTH = 128;
+
 export interface ParseResponsesRequestOptions {
   /** Most `input[]` items accepted (config MAX_INPUT_ITEMS, default 2000); more → 400 `param: "input"`. */
   readonly maxInputItems?: number;
@@ -110,6 +114,9 @@ export function parseResponsesRequest(body: unknown, options: ParseResponsesRequ
       `Invalid 'input': array too long. Expected an array with maximum length ${maxInputItems}, but got an array with length ${input.length} instead.`,
       { param: 'input', code: 'array_above_max_length' },
     );
+  }
+  if (measureJsonDepth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    throw new InvalidRequestError(`The request body nests arrays and objects more than ${MAX_JSON_DEPTH} levels deep.`, { code: 'nesting_too_deep' });
   }
   const result = responsesRequestSchema.safeParse(body, { reportInput: true });
   if (result.success) return result.data;

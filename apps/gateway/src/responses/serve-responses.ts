@@ -38,6 +38,13 @@ export function serveResponses(deps: GatewayDependencies): RequestHandler {
       });
     }
 
+    if (request.conversation !== undefined && request.conversation !== null) {
+      // Silently answering without the conversation's items would lose what the client sent.
+      throw new InvalidRequestError('Conversation objects are not supported by this gateway; chain turns with previous_response_id instead.', {
+        param: 'conversation',
+        code: 'unsupported_parameter',
+      });
+    }
     const resolution = deps.catalog.resolve(request.model);
     if (resolution.kind === 'unknown') {
       const hint = resolution.suggestions.length > 0 ? ` Did you mean: ${resolution.suggestions.join(', ')}?` : '';

@@ -47,7 +47,11 @@ export function compactConversation(deps: GatewayDependencies, stored: StoredRes
       store: false,
       stream: true,
     } as ResponsesRequest;
-    const summary = await summarise(deps, req, summaryRequest, apiKey);
+    const abort = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) abort.abort();
+    });
+    const summary = await summarise(deps, req, summaryRequest, apiKey, abort.signal);
     const seal = deps.sealReasoning;
     if (!seal) throw new UpstreamError('Compaction needs the reasoning sealer, which is not configured.', { code: 'server_error' });
     res.status(200).json({
@@ -63,11 +67,15 @@ export function compactConversation(deps: GatewayDependencies, stored: StoredRes
   };
 }
 
-async function summarise(deps: GatewayDependencies, req: Request, request: ResponsesRequest, apiKey: string): Promise<{ text: string; usage: Response['usage'] }> {
-  const abort = new AbortController();
-  req.socket.once('close', () => abort.abort());
+async function summarise(
+  deps: GatewayDependencies,
+  req: Request,
+  request: ResponsesRequest,
+  apiKey: string,
+  signal: AbortSignal,
+): Promise<{ text: string; usage: Response['usage'] }> {
   let final: Response | undefined;
-  const events = executeResponseEvents(deps, request, { apiKey, signal: abort.signal, responseId: deps.createId('resp'), createdAt: deps.now(), log: req.log, requestId: String(req.id) });
+  const events = executeResponseEvents(deps, request, { apiKey, signal, responseId: deps.createId('resp'), createdAt: deps.now(), log: req.log, requestId: String(req.id) });
   for await (const event of events) {
     if (event.type === 'response.completed' || event.type === 'response.incomplete' || event.type === 'response.failed') final = event.response;
   }

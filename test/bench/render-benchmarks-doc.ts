@@ -1,0 +1,219 @@
+/** The benchmark's summary shape, its target checks and docs/benchmarks.md. Pure: no I/O. */
+
+export type TargetName = 'direct' | 'proxy' | 'embedded' | 'cluster';
+type PerTarget = Partial<Record<TargetName, Record<string, number>>>;
+
+export interface BenchSummary {
+  readonly date: string;
+  readonly node: string;
+  readonly cpus: string;
+  readonly pinned: boolean;
+  readonly logLevel: string;
+  readonly quick: boolean;
+  readonly settings: Record<string, number>;
+  readonly durationSeconds: number;
+  /** requestsPerSecond, p50Ms, p99Ms (autocannon, whole ms), hopCpuMicrosPerRequest. */
+  readonly throughput: PerTarget;
+  readonly streaming: PerTarget;
+  /** Fixed-rate latency: p50Ms, p99Ms (µs resolution). */
+  readonly latency: PerTarget;
+  readonly ttft: PerTarget;
+  readonly chunkCpu: PerTarget;
+  readonly openStreams: Partial<Record<TargetName, { streams: number; completed: number; failed: number; startRssMb: number; peakRssMb: number; elapsedSeconds: number }>>;
+  readonly leak: Partial<Record<TargetName, { requests: number; failed: number; checkpoints: { requests: number; rssMb: number; heapUsedMb: number | null }[] }>>;
+}
+
+export interface TargetCheck {
+  readonly target: string;
+  readonly limit: string;
+  readonly measured: string;
+  readonly pass: boolean;
+}
+
+const TARGET_LABELS: Record<TargetName, string> = {
+  direct: 'backend direct',
+  proxy: 'bare Node proxy',
+  embedded: 'gateway, embedded',
+  cluster: 'gateway + Redis',
+};
+const ORDER: readonly TargetName[] = ['direct', 'proxy', 'embedded', 'cluster'];
+/** Growth allowed between the first and last leak checkpoints after warm-up. */
+const LEAK_ALLOWANCE_MB = 20;
+
+function field(table: PerTarget, name: TargetName, key: string): number {
+  return table[name]?.[key] ?? Number.NaN;
+}
+
+/** RSS growth from the first checkpoint after traffic (warm heap, JIT done) to the last. */
+export function leakGrowthMb(leak: BenchSummary['leak'][TargetName]): number {
+  const points = leak?.checkpoints ?? [];
+  const first = points[1] ?? points[0];
+  const last = points.at(-1);
+  return first && last ? last.rssMb - first.rssMb : Number.NaN;
+}
+
+const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+
+export function checkTargets(summary: BenchSummary): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const ratio = (name: TargetName) => field(summary.throughput, name, 'requestsPerSecond') / field(summary.throughput, 'proxy', 'requestsPerSecond');
+  checks.push({ target: 'non-streaming throughput, embedded ÷ bare proxy', limit: '≥ 0.60', measured: fixed(ratio('embedded')), pass: ratio('embedded') >= 0.6 });
+  checks.push({ target: 'non-streaming throughput, with Redis ÷ bare proxy', limit: '≥ 0.50', measured: fixed(ratio('cluster')), pass: ratio('cluster') >= 0.5 });
+  for (const name of ['embedded', 'cluster'] as const) {
+    const added = field(summary.latency, name, 'p50Ms') - field(summary.latency, 'direct', 'p50Ms');
+    checks.push({ target: `added p50 latency, ${TARGET_LABELS[name]} (32 connections)`, limit: '≤ 1 ms', measured: `${fixed(added)} ms`, pass: added <= 1 });
+  }
+  const cpuRatio = field(summary.chunkCpu, 'embedded', 'cpuMicrosPerChunk') / field(summary.chunkCpu, 'proxy', 'cpuMicrosPerChunk');
+  checks.push({ target: 'CPU per streamed chunk, gateway ÷ bare proxy', limit: '≤ 2.0', measured: fixed(cpuRatio), pass: cpuRatio <= 2 });
+  for (const name of ['embedded', 'cluster'] as const) {
+    const open = summary.openStreams[name];
+    const pass = open !== undefined && open.peakRssMb <= 200 && open.failed === 0;
+    checks.push({ target: `peak RSS, ${open?.streams ?? '?'} concurrent open streams, ${TARGET_LABELS[name]}`, limit: '≤ 200 MB, none failed', measured: open ? `${fixed(open.peakRssMb, 0)} MB, ${open.failed} failed` : 'n/a', pass });
+  }
+  for (const name of ['embedded', 'cluster'] as const) {
+    const leak = summary.leak[name];
+    const growth = leakGrowthMb(leak);
+    checks.push({ target: `RSS growth over ${leak?.requests ?? '?'} requests, ${TARGET_LABELS[name]}`, limit: `≤ ${LEAK_ALLOWANCE_MB} MB`, measured: `${fixed(growth, 1)} MB`, pass: growth <= LEAK_ALLOWANCE_MB && (leak?.failed ?? 1) === 0 });
+  }
+  return checks;
+}
+
+function row(cells: readonly (string | number)[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+function resultTables(summary: BenchSummary): string[] {
+  const lines: string[] = [];
+  const direct = (table: PerTarget, key: string) => field(table, 'direct', key);
+  lines.push('### Non-streaming requests, 32 connections (closed loop)', '');
+  lines.push(row(['target', 'requests/s', '× bare proxy', 'p50 ms', 'p99 ms', 'hop CPU µs/request']), row(['---', '---:', '---:', '---:', '---:', '---:']));
+  for (const name of ORDER) {
+    const rps = field(summary.throughput, name, 'requestsPerSecond');
+    lines.push(row([TARGET_LABELS[name], fixed(rps, 0), fixed(rps / field(summary.throughput, 'proxy', 'requestsPerSecond')), fixed(field(summary.throughput, name, 'p50Ms'), 0), fixed(field(summary.throughput, name, 'p99Ms'), 0), name === 'direct' ? '–' : fixed(field(summary.throughput, name, 'hopCpuMicrosPerRequest'), 0)]));
+  }
+  lines.push('', `### Streams of ${summary.settings['shortStreamChunks']} chunks, 32 connections (closed loop)`, '');
+  lines.push(row(['target', 'streams/s', '× bare proxy', 'p50 ms', 'p99 ms', 'hop CPU µs/stream']), row(['---', '---:', '---:', '---:', '---:', '---:']));
+  for (const name of ORDER) {
+    const rps = field(summary.streaming, name, 'requestsPerSecond');
+    lines.push(row([TARGET_LABELS[name], fixed(rps, 0), fixed(rps / field(summary.streaming, 'proxy', 'requestsPerSecond')), fixed(field(summary.streaming, name, 'p50Ms'), 0), fixed(field(summary.streaming, name, 'p99Ms'), 0), name === 'direct' ? '–' : fixed(field(summary.streaming, name, 'hopCpuMicrosPerRequest'), 0)]));
+  }
+  lines.push('', `### Latency at a fixed ${summary.settings['latencyRate']} requests/s over 32 connections (non-streaming)`, '');
+  lines.push(row(['target', 'p50 ms', 'p99 ms', 'added p50 ms vs direct', 'added p99 ms vs direct']), row(['---', '---:', '---:', '---:', '---:']));
+  for (const name of ORDER) {
+    const p50 = field(summary.latency, name, 'p50Ms');
+    const p99 = field(summary.latency, name, 'p99Ms');
+    lines.push(row([TARGET_LABELS[name], fixed(p50, 3), fixed(p99, 3), name === 'direct' ? '–' : fixed(p50 - direct(summary.latency, 'p50Ms'), 3), name === 'direct' ? '–' : fixed(p99 - direct(summary.latency, 'p99Ms'), 3)]));
+  }
+  lines.push('', `### Time to first token (${summary.settings['ttftConcurrency']} concurrent streams)`, '');
+  lines.push(row(['target', 'p50 ms', 'p99 ms', 'added p50 ms vs direct']), row(['---', '---:', '---:', '---:']));
+  for (const name of ORDER) {
+    const p50 = field(summary.ttft, name, 'p50Ms');
+    lines.push(row([TARGET_LABELS[name], fixed(p50, 3), fixed(field(summary.ttft, name, 'p99Ms'), 3), name === 'direct' ? '–' : fixed(p50 - direct(summary.ttft, 'p50Ms'), 3)]));
+  }
+  lines.push('', `### CPU per streamed chunk (${summary.settings['longStreamChunks']}-chunk streams, ${summary.settings['longStreamConcurrency']} at a time)`, '');
+  lines.push(row(['target', 'CPU µs per chunk', '× bare proxy', 'bytes per stream to the client']), row(['---', '---:', '---:', '---:']));
+  for (const name of ORDER) {
+    const micros = field(summary.chunkCpu, name, 'cpuMicrosPerChunk');
+    lines.push(row([name === 'direct' ? 'backend itself (reference)' : TARGET_LABELS[name], fixed(micros, 1), name === 'direct' ? '–' : fixed(micros / field(summary.chunkCpu, 'proxy', 'cpuMicrosPerChunk')), fixed(field(summary.chunkCpu, name, 'bytesPerStream'), 0)]));
+  }
+  lines.push('', `### ${summary.settings['openStreams']} concurrent open streams (${summary.settings['openStreamChunks']} chunks, one every 200 ms)`, '');
+  lines.push(row(['target', 'RSS before MB', 'peak RSS MB', 'completed', 'failed']), row(['---', '---:', '---:', '---:', '---:']));
+  for (const name of ORDER) {
+    const open = summary.openStreams[name];
+    if (open) lines.push(row([TARGET_LABELS[name], fixed(open.startRssMb, 0), fixed(open.peakRssMb, 0), open.completed, open.failed]));
+  }
+  lines.push('', '### Memory over the leak check (half non-streaming, half 16-chunk streams, 32 connections)', '');
+  lines.push(row(['target', 'requests', 'RSS MB at each checkpoint', 'heap used MB at each checkpoint', 'growth after first block MB', 'failed']), row(['---', '---:', '---', '---', '---:', '---:']));
+  for (const name of ORDER) {
+    const leak = summary.leak[name];
+    if (!leak) continue;
+    const rss = leak.checkpoints.map((point) => fixed(point.rssMb, 0)).join(' → ');
+    const heap = leak.checkpoints.map((point) => (point.heapUsedMb === null ? '?' : fixed(point.heapUsedMb, 0))).join(' → ');
+    lines.push(row([TARGET_LABELS[name], leak.requests, rss, heap, fixed(leakGrowthMb(leak), 1), leak.failed]));
+  }
+  return lines;
+}
+
+function beforeAfterTable(before: BenchSummary, after: BenchSummary): string[] {
+  const lines = [row(['measure', 'before', 'after']), row(['---', '---:', '---:'])];
+  const both = (label: string, read: (summary: BenchSummary) => string) => lines.push(row([label, read(before), read(after)]));
+  for (const name of ORDER) both(`non-streaming requests/s, ${TARGET_LABELS[name]}`, (s) => fixed(field(s.throughput, name, 'requestsPerSecond'), 0));
+  both('gateway embedded ÷ bare proxy', (s) => fixed(field(s.throughput, 'embedded', 'requestsPerSecond') / field(s.throughput, 'proxy', 'requestsPerSecond')));
+  both('gateway + Redis ÷ bare proxy', (s) => fixed(field(s.throughput, 'cluster', 'requestsPerSecond') / field(s.throughput, 'proxy', 'requestsPerSecond')));
+  both('gateway CPU µs per non-streaming request', (s) => fixed(field(s.throughput, 'embedded', 'hopCpuMicrosPerRequest'), 0));
+  both('16-chunk streams/s, gateway embedded', (s) => fixed(field(s.streaming, 'embedded', 'requestsPerSecond'), 0));
+  both('added p50 latency ms, embedded', (s) => fixed(field(s.latency, 'embedded', 'p50Ms') - field(s.latency, 'direct', 'p50Ms'), 3));
+  both('added p50 latency ms, with Redis', (s) => fixed(field(s.latency, 'cluster', 'p50Ms') - field(s.latency, 'direct', 'p50Ms'), 3));
+  both('added p50 time to first token ms, embedded', (s) => fixed(field(s.ttft, 'embedded', 'p50Ms') - field(s.ttft, 'direct', 'p50Ms'), 3));
+  both('CPU µs per streamed chunk, gateway', (s) => fixed(field(s.chunkCpu, 'embedded', 'cpuMicrosPerChunk'), 1));
+  both('CPU per streamed chunk, gateway ÷ bare proxy', (s) => fixed(field(s.chunkCpu, 'embedded', 'cpuMicrosPerChunk') / field(s.chunkCpu, 'proxy', 'cpuMicrosPerChunk')));
+  both('peak RSS MB, 1,000 open streams, embedded', (s) => fixed(s.openStreams.embedded?.peakRssMb ?? Number.NaN, 0));
+  both('RSS growth MB over the leak check, embedded', (s) => fixed(leakGrowthMb(s.leak.embedded), 1));
+  return lines;
+}
+
+/** docs/benchmarks.md: how to reproduce, the setup, the targets, this run's tables, before/after. */
+export function renderBenchmarksDoc(summary: BenchSummary, before: BenchSummary | null, notes: string): string {
+  const checks = checkTargets(summary);
+  const lines = [
+    '# Benchmarks',
+    '',
+    '<!-- Generated by `npm run bench` (test/bench/run-bench.ts); edit test/bench/optimisations.md or the renderer, not this file. -->',
+    '',
+    'What the gateway adds on top of a Chat Completions backend, measured side by side against the backend',
+    'direct and against a bare Node proxy hop (node:http in, undici pool out, bodies piped without parsing:',
+    'the floor any Node gateway can reach).',
+    '',
+    '## Reproduce',
+    '',
+    '```sh',
+    'npm run bench                # full run, about 7 minutes; rewrites this file',
+    'npm run bench -- --quick     # 1-minute smoke run; prints the JSON summary only',
+    'npm run bench -- --pin       # hop under test on CPU 1, backend and load generator on CPU 0',
+    '```',
+    '',
+    '## Setup',
+    '',
+    `- This run: ${summary.date}, Node ${summary.node}, ${summary.cpus}, gateway \`LOG_LEVEL=${summary.logLevel}\` (access log to /dev/null), ${summary.pinned ? 'hop under test pinned to CPU 1 (`--pin`)' : 'no CPU pinning'}, ${summary.durationSeconds} s in all.`,
+    '- **One 2-core machine runs everything**: load generator, backend, the hop under test (and Redis). They compete for',
+    '  the same two cores, so absolute numbers are low and drift between runs; the ratios measured in one run hold.',
+    '  The targets are ratios for that reason.',
+    '- Targets, started once and measured interleaved (direct, proxy, embedded, cluster, then again, ' + `${summary.settings['rounds']} rounds;`,
+    '  each figure is the median across rounds), so machine drift cancels:',
+    '  - **backend direct**: `test/bench/fast-backend.ts`, a minimal Chat Completions server with zero artificial latency',
+    '    (pre-serialised answers; streamed chunks each written on their own event-loop turn, as a generating backend does);',
+    '  - **bare Node proxy**: `test/bench/bare-proxy.ts`;',
+    '  - **gateway, embedded**: `node apps/gateway/src/main.ts` without `REDIS_URL`;',
+    '  - **gateway + Redis**: the same with `REDIS_URL` (a local `redis-server --save "" --appendonly no`); its CPU figures',
+    '    include the redis-server process.',
+    '- Clients: [autocannon](https://github.com/mcollina/autocannon) for closed-loop throughput and the leak check (its',
+    '  latency histogram has whole-millisecond resolution); small undici clients (`test/bench/load-clients.ts`) for the',
+    '  fixed-rate latency (microseconds), time to first token and the many-open-streams test. Direct and proxy are sent a',
+    '  Chat Completions request, the gateways the equivalent Responses request (`input: "Say hello."`).',
+    '- CPU is read from `/proc/<pid>/stat` (user + system, all threads) before and after each phase; RSS from',
+    '  `/proc/<pid>/status`, sampled every 100 ms; heap used from the gateway\'s own `/metrics`.',
+    '',
+    '## Targets',
+    '',
+    row(['target', 'limit', 'measured', '']),
+    row(['---', '---', '---:', '---']),
+    ...checks.map((check) => row([check.target, check.limit, check.measured, check.pass ? 'pass' : '**FAIL**'])),
+    '',
+    '## This run',
+    '',
+    ...resultTables(summary),
+    '',
+  ];
+  if (before) {
+    lines.push(
+      '## Before and after the optimisation work',
+      '',
+      `Before: ${before.date} (recorded in \`test/bench/baseline-before.json\`, same command, same machine); after: this run.`,
+      '',
+      ...beforeAfterTable(before, summary),
+      '',
+    );
+  }
+  lines.push(notes.trim(), '');
+  return lines.join('\n');
+}

@@ -1,0 +1,83 @@
+/**
+ * The breaker as a client sees it on one gateway: backend faults open it, client errors never do,
+ * and while it is open the gateway answers 503 with Retry-After without calling the backend.
+ */
+import { describe, expect, it } from 'vitest';
+import { chutesModel, httpError, textAnswer } from '../support/scripted-backend.ts';
+import { E2E_API_KEY, useGatewayWithBackend } from '../support/use-gateway-with-backend.ts';
+
+const BROKEN = 'broken/model';
+const HEALTHY = 'healthy/model';
+const setup = useGatewayWithBackend({
+  env: { CIRCUIT_BREAKER_FAILURE_THRESHOLD: '3', CIRCUIT_BREAKER_OPEN_SECONDS: '30', UPSTREAM_MAX_RETRIES: '0' },
+  backend: { models: [chutesModel(BROKEN), chutesModel(HEALTHY), chutesModel('client/error-model')] },
+});
+
+async function ask(model: string): Promise<{ status: number; body: any; retryAfter: string | null }> {
+  const response = await fetch(`${setup.gateway.baseURL}/responses`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${E2E_API_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model, input: 'hi' }),
+  });
+  return { status: response.status, body: await response.json(), retryAfter: response.headers.get('retry-after') };
+}
+
+async function waitForModels(): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const response = await fetch(`${setup.gateway.baseURL}/models`, { headers: { authorization: `Bearer ${E2E_API_KEY}` } });
+    if (response.ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('circuit breaker on one gateway', () => {
+  it('never opens on client errors (a bad key, a context overflow), however many', async () => {
+    await waitForModels();
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      setup.backend.enqueue(httpError(401, { message: 'Invalid API key', type: 'AuthenticationError' }));
+    }
+    for (let attempt = 0; attempt < 5; attempt += 1) expect((await ask('client/error-model')).status).toBe(401);
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      setup.backend.enqueue(httpError(400, { message: "This model's maximum context length is 4096 tokens. However, you requested 9000 tokens." }));
+    }
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const overflow = await ask('client/error-model');
+      expect(overflow.status).toBe(400);
+      expect(overflow.body.error.code).toBe('context_length_exceeded');
+    }
+    setup.backend.enqueue(textAnswer('still here'));
+    expect((await ask('client/error-model')).status).toBe(200);
+  });
+
+  it('opens after the threshold of consecutive backend failures and then answers 503 with Retry-After, without calling the backend', async () => {
+    await waitForModels();
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      setup.backend.enqueue(httpError(500, { message: 'CUDA out of memory', type: 'InternalServerError' }));
+    }
+    for (let attempt = 0; attempt < 3; attempt += 1) expect((await ask(BROKEN)).status).toBe(502);
+    const callsBefore = setup.backend.chatRequests().length;
+
+    const refused = await ask(BROKEN);
+    expect(refused.status).toBe(503);
+    expect(refused.body.error.code).toBe('circuit_open');
+    expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+    expect(Number(refused.retryAfter)).toBeLessThanOrEqual(30);
+    expect(setup.backend.chatRequests().length).toBe(callsBefore);
+  });
+
+  it('keeps serving other models while one model’s breaker is open (per-model scope)', async () => {
+    await waitForModels();
+    expect((await ask(BROKEN)).status).toBe(503);
+    setup.backend.enqueue(textAnswer('fine'));
+    const healthy = await ask(HEALTHY);
+    expect(healthy.status).toBe(200);
+    expect(healthy.body.output.at(-1).content[0].text).toBe('fine');
+  });
+
+  it('reports the open breaker in /metrics (1 = open) and stays live on /health', async () => {
+    const metrics = await (await fetch(`${setup.gateway.url}/metrics`)).text();
+    const line = metrics.split('\n').find((entry) => entry.startsWith('gateway_circuit_breaker_state{') && entry.includes(BROKEN));
+    expect(line?.trim().endsWith(' 1')).toBe(true);
+    expect((await fetch(`${setup.gateway.url}/health`)).status).toBe(200);
+  });
+});
