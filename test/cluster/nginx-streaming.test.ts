@@ -36,6 +36,21 @@ describe('nginx in front of the replicas', () => {
     expect(used.size).toBe(2);
   });
 
+  it('delivers each event as it is produced, not buffered until the end', async () => {
+    const { backend, cluster } = fixture;
+    backend.setHandler(() => ({ ...textAnswer('one two three four five'), stepDelayMs: 150 }));
+    const client = new OpenAI({ apiKey: API_KEY, baseURL: cluster.baseURL, maxRetries: 0 });
+    const stream = await client.responses.create({ model: MODEL, input: 'hi', stream: true });
+    let firstDeltaAt = 0;
+    let completedAt = 0;
+    for await (const event of stream) {
+      if (event.type === 'response.output_text.delta' && firstDeltaAt === 0) firstDeltaAt = performance.now();
+      if (event.type === 'response.completed') completedAt = performance.now();
+    }
+    expect(firstDeltaAt).toBeGreaterThan(0);
+    expect(completedAt - firstDeltaAt).toBeGreaterThan(400);
+  });
+
   it('retries a dead replica on another one and sends traffic to a replica added later', async () => {
     const { backend, cluster } = fixture;
     backend.setHandler(() => textAnswer('ok'));

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { configSchema } from '@rgw/config';
+import { workerConfigSchema } from '../../apps/worker/src/worker-config.ts';
 import { describe, expect, it } from 'vitest';
-import { hasCommand, readText, readYaml, repositoryPath, runCommand } from './deploy-files.ts';
+import { hasCommand, readText, readYaml, repositoryPath, runCommand, skipNote } from './deploy-files.ts';
 
 interface ComposeService {
   image?: string;
@@ -19,6 +20,7 @@ interface ComposeService {
 const compose = readYaml('docker-compose.yaml') as { services: Record<string, ComposeService> };
 const services = compose.services;
 const hasDockerCompose = hasCommand('docker-compose');
+const composeNote = skipNote('docker-compose', 'docker-compose');
 const sharedKey = 'k'.repeat(48);
 
 function service(name: string): ComposeService {
@@ -33,7 +35,7 @@ function seconds(duration: string | undefined): number {
 }
 
 describe('docker-compose.yaml', () => {
-  it.skipIf(!hasDockerCompose)('validates with docker-compose (v1) config', () => {
+  it.skipIf(!hasDockerCompose)(`validates with docker-compose (v1) config${composeNote}`, () => {
     const result = runCommand('docker-compose', ['-f', 'docker-compose.yaml', 'config', '--quiet'], {
       env: { ...process.env, REASONING_ENCRYPTION_KEY: sharedKey },
     });
@@ -41,7 +43,7 @@ describe('docker-compose.yaml', () => {
     expect(result.status).toBe(0);
   });
 
-  it.skipIf(!hasDockerCompose)('refuses to start gateway replicas without a shared reasoning key', () => {
+  it.skipIf(!hasDockerCompose)(`refuses to start gateway replicas without a shared reasoning key${composeNote}`, () => {
     const env = { ...process.env };
     delete env['REASONING_ENCRYPTION_KEY'];
     const result = runCommand('docker-compose', ['-f', 'docker-compose.yaml', 'config', '--quiet'], { env });
@@ -74,6 +76,11 @@ describe('docker-compose.yaml', () => {
   it('passes the gateway only environment variables its config schema knows', () => {
     const known = Object.keys(configSchema.shape);
     for (const name of Object.keys(service('gateway').environment ?? {})) expect(known).toContain(name);
+  });
+
+  it('passes the worker only environment variables its config schema knows', () => {
+    const known = Object.keys(workerConfigSchema.shape);
+    for (const name of Object.keys(service('worker').environment ?? {})) expect(known).toContain(name);
   });
 
   it('gives a stopping gateway longer than its own stream drain before Docker kills it', () => {

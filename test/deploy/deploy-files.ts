@@ -140,3 +140,14 @@ export function isExposed(name: string, types: ReadonlyMap<string, string>): boo
   const kind = types.get(suffix[1]);
   return kind === 'histogram' || (kind === 'summary' && suffix[2] !== 'bucket');
 }
+
+/**
+ * Suffix for the name of a test that needs an external tool: empty when the tool is installed, else
+ * says how to install it, so a skipped check is visible in the test report (CI installs them all).
+ */
+export function skipNote(command: string, debianPackage: string): string {
+  if (hasCommand(command)) return '';
+  const note = ` [skipped: ${command} not installed; apt-get install ${debianPackage}]`;
+  process.stderr.write(`test/deploy:${note}\n`);
+  return note;
+}

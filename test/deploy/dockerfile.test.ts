@@ -86,4 +86,14 @@ describe('Dockerfile', () => {
     const missing = [...packages].filter(([name]) => !(name in manifest.dependencies)).map(([name, file]) => `${file} imports ${name}`);
     expect(missing).toEqual([]);
   });
+
+  it('has every workspace in package-lock.json, or `npm ci` in the image build fails', () => {
+    const lock = JSON.parse(readText('package-lock.json')) as { packages: Record<string, { version?: string }> };
+    const missing = ['apps', 'libs'].flatMap((root) =>
+      readdirSync(repositoryPath(root))
+        .map((entry) => `${root}/${entry}`)
+        .filter((workspace) => lock.packages[workspace] === undefined),
+    );
+    expect(missing, 'run `npm install` to add new workspaces to package-lock.json').toEqual([]);
+  });
 });

@@ -1,19 +1,23 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import {
   collectDashboardQueries,
+  dashboardDirectory,
   extractMetricNames,
   hasCommand,
   readDashboards,
+  readText,
   readYaml,
   runCommand,
   substituteGrafanaVariables,
+  skipNote,
 } from './deploy-files.ts';
 
 const hasPromtool = hasCommand('promtool');
+const promtoolNote = skipNote('promtool', 'prometheus');
 const provisionedDatasource = (
   readYaml('deploy/grafana/provisioning/datasources/prometheus.yaml') as { datasources: Array<{ uid: string; type: string }> }
 ).datasources[0];
@@ -31,6 +35,20 @@ function allPanels(panels: readonly Panel[]): Panel[] {
 
 describe('Grafana dashboards', () => {
   const dashboards = readDashboards();
+
+  it('are exactly what deploy/grafana/generate-dashboards.mjs generates (edit the generator, not the JSON)', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'dashboards-generated-'));
+    try {
+      const result = runCommand(process.execPath, ['deploy/grafana/generate-dashboards.mjs', directory]);
+      expect(result.status, result.output).toBe(0);
+      for (const { file } of dashboards) {
+        expect(readFileSync(join(directory, file), 'utf8'), file).toBe(readText(`${dashboardDirectory}/${file}`));
+      }
+      expect(readdirSync(directory).sort()).toEqual(dashboards.map(({ file }) => file).sort());
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
 
   it('have unique uids and titles', () => {
     const uids = dashboards.map(({ json }) => json['uid']);
@@ -73,7 +91,7 @@ describe('Grafana dashboards', () => {
     expect(ttft.map((query) => /histogram_quantile\(([\d.]+)/.exec(query.expr)?.[1]).sort()).toEqual(['0.5', '0.95', '0.99']);
   });
 
-  it.skipIf(!hasPromtool)('contain only queries that parse as PromQL (checked by promtool)', () => {
+  it.skipIf(!hasPromtool)(`contain only queries that parse as PromQL (checked by promtool)${promtoolNote}`, () => {
     const queries = collectDashboardQueries();
     const directory = mkdtempSync(join(tmpdir(), 'dashboards-promql-'));
     try {

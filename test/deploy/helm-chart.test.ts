@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { configSchema } from '@rgw/config';
+import { workerConfigSchema } from '../../apps/worker/src/worker-config.ts';
 import { describe, expect, it } from 'vitest';
 import { readText, readYaml, repositoryPath } from './deploy-files.ts';
 
@@ -109,6 +110,14 @@ describe('Helm chart', () => {
     const configMap = templates.get('configmap.yaml') ?? '';
     const names = [...configMap.matchAll(/^ {2}([A-Z][A-Z0-9_]+):/gm)].map(([, name]) => name ?? '');
     expect(names.length).toBeGreaterThan(10);
+    for (const name of names) expect(known).toContain(name);
+  });
+
+  it('sets only worker environment variables the worker config schema knows', () => {
+    const known = Object.keys(workerConfigSchema.shape);
+    const worker = templates.get('worker-deployment.yaml') ?? '';
+    const names = [...worker.matchAll(/- name: ([A-Z][A-Z0-9_]+)$/gm)].map(([, name]) => name ?? '');
+    expect(names).toEqual(expect.arrayContaining(['WORKER_PORT', 'UPSTREAM_BASE_URL']));
     for (const name of names) expect(known).toContain(name);
   });
 

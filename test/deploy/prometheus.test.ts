@@ -1,22 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { alertRulesFile, hasCommand, readAlertRules, readText, runCommand } from './deploy-files.ts';
+import { alertRulesFile, hasCommand, readAlertRules, readText, runCommand, skipNote } from './deploy-files.ts';
 
 const hasPromtool = hasCommand('promtool');
+const promtoolNote = skipNote('promtool', 'prometheus');
 const helmRulesCopy = 'deploy/helm/responses-gateway/files/gateway-alerts.yml';
 
 describe('Prometheus configuration and alert rules', () => {
-  it.skipIf(!hasPromtool)('passes promtool check config', () => {
+  it.skipIf(!hasPromtool)(`passes promtool check config${promtoolNote}`, () => {
     const result = runCommand('promtool', ['check', 'config', 'deploy/prometheus/prometheus.yml']);
     expect(result.output).toContain('SUCCESS');
     expect(result.status).toBe(0);
   });
 
-  it.skipIf(!hasPromtool)('passes promtool check rules', () => {
+  it.skipIf(!hasPromtool)(`passes promtool check rules${promtoolNote}`, () => {
     const result = runCommand('promtool', ['check', 'rules', alertRulesFile]);
     expect(result.status, result.output).toBe(0);
   });
 
-  it.skipIf(!hasPromtool)('passes its alert unit tests (promtool test rules): each alert fires on its pattern and not on the healthy one', () => {
+  it.skipIf(!hasPromtool)(`passes its alert unit tests (promtool test rules): each alert fires on its pattern and not on the healthy one${promtoolNote}`, () => {
     const result = runCommand('promtool', ['test', 'rules', 'deploy/prometheus/tests/gateway-alerts.test.yml']);
     expect(result.status, result.output).toBe(0);
   });

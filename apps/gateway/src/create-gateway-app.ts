@@ -19,6 +19,8 @@ export function createGatewayApp(deps: GatewayDependencies, extraRoutes?: (app: 
   app.disable('x-powered-by');
   app.disable('etag');
   app.set('query parser', 'simple');
+  // First, so probes and scrapes get the same headers as API answers.
+  app.use(securityHeaders(deps.config.CORS_ORIGINS));
 
   app.get('/health', health());
   app.get('/ready', ready(deps.readiness));
@@ -26,7 +28,6 @@ export function createGatewayApp(deps: GatewayDependencies, extraRoutes?: (app: 
 
   app.use(createHttpMetricsMiddleware(deps.metrics, { routes: GATEWAY_ROUTES }));
   app.use(createHttpLogger(deps.logger));
-  app.use(securityHeaders(deps.config.CORS_ORIGINS));
 
   // Full paths on the app (no sub-router): the matched route template is then the whole path,
   // which is what metric labels and access logs show.

@@ -71,8 +71,8 @@ describe('createGatewayMetrics', () => {
     expect(text).toContain('gateway_upstream_request_duration_seconds_count{model="m",outcome="success"} 1');
     expect(text).toContain('gateway_stream_duration_seconds_sum{model="m",status="completed"} 4');
     expect(text).toContain('gateway_upstream_errors_total{model="m",kind="http_5xx"} 1');
-    expect(text).toContain('gateway_circuit_breaker_state{scope='llm.chutes.ai#m'} 1');
-    expect(text).toContain('gateway_circuit_breaker_transitions_total{scope='llm.chutes.ai#m',to="open"} 1');
+    expect(text).toContain('gateway_circuit_breaker_state{scope="llm.chutes.ai#m"} 1');
+    expect(text).toContain('gateway_circuit_breaker_transitions_total{scope="llm.chutes.ai#m",to="open"} 1');
     expect(text).toContain('gateway_response_store_operations_total{operation="get",result="hit"} 1');
     expect(text).toContain('gateway_build_info{version="0.1.0",mode="embedded"} 1');
   });

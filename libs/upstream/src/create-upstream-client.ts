@@ -83,7 +83,8 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           bodyTimeout: options.idleTimeoutMs,
         });
         if (response.statusCode >= 200 && response.statusCode < 300) return response;
-        const text = await response.body.text().catch(() => '');
+        // Backends echo the key in auth errors ("Incorrect API key provided: …"); the message reaches logs and clients.
+        const text = removeApiKey(await response.body.text().catch(() => ''), call.apiKey);
         failure = mapUpstreamHttpError(response.statusCode, text, response.headers);
         if (!RETRYABLE_STATUSES.has(response.statusCode)) throw failure;
       } catch (error) {
@@ -151,6 +152,11 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       await dispatcher.close();
     },
   };
+}
+
+/** The caller's exact key, whatever its format (pattern-based redaction only knows `sk-…`-like keys). */
+function removeApiKey(text: string, apiKey: string): string {
+  return apiKey.length >= 8 ? text.replaceAll(apiKey, '[REDACTED]') : text;
 }
 
 function isGatewayError(error: unknown): error is GatewayError {

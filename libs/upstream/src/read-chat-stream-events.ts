@@ -1,4 +1,4 @@
-import { createParser, type EventSourceMessage, type ParseError } from 'eventsource-parser';
+import { createParser, type EventSourceMessage, ParseError } from 'eventsource-parser';
 import { type ChatStreamEvent, parseChatChunk } from '@rgw/responses';
 import { redactSecrets } from '@rgw/observability';
 import { classifyTransportError } from './map-upstream-transport-error.ts';
@@ -20,8 +20,14 @@ export async function* readChatStreamEvents(body: AsyncIterable<Uint8Array>, opt
   const parser = createParser({
     maxBufferSize: options.maxEventBytes,
     onEvent(message: EventSourceMessage) {
-      if (sawDone) return;
+      if (sawDone || parseFailure) return;
       const data = message.data;
+      // The parser's buffer limit only sees events spread over several reads; one that arrived in a
+      // single read is checked here, so the limit holds however the bytes were cut.
+      if (data.length > options.maxEventBytes) {
+        parseFailure ??= new ParseError('event too large', { type: 'max-buffer-size-exceeded' });
+        return;
+      }
       if (data === '[DONE]') {
         sawDone = true;
         pending.push({ type: 'done' });
@@ -50,14 +56,15 @@ export async function* readChatStreamEvents(body: AsyncIterable<Uint8Array>, opt
     for await (const bytes of body) {
       // stream: true keeps a multi-byte character split across TCP chunks intact.
       parser.feed(decoder.decode(bytes, { stream: true }));
-      if (parseFailure) {
-        yield { type: 'error', error: { code: 'server_error', message: `The backend sent a stream event larger than ${options.maxEventBytes} bytes.` } };
-        return;
-      }
+      // Events parsed before a failure in the same read still count, in order.
       while (pending.length > 0) {
         const event = pending.shift()!;
         yield event;
         if (event.type === 'error') return;
+      }
+      if (parseFailure) {
+        yield { type: 'error', error: { code: 'server_error', message: `The backend sent a stream event larger than ${options.maxEventBytes} bytes.` } };
+        return;
       }
       if (sawDone) return;
     }
