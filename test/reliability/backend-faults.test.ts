@@ -12,7 +12,7 @@ import {
   usageChunk,
 } from '../support/scripted-backend.ts';
 import { type FaultyProxy, startFaultyProxy } from './support/faulty-proxy.ts';
-import { type InProcessGateway, startInProcessGateway } from './support/in-process-gateway.ts';
+import { type InProcessGateway, startInProcessGateway, waitFor } from './support/in-process-gateway.ts';
 
 const KEY = 'sk-backend-faults';
 const TIMEOUT_MS = 400;
@@ -137,6 +137,8 @@ describe('backend 5xx and 429', () => {
 
   it('retries connection resets before the backend answered, and gives up with a 502 after the bound', async () => {
     backend.setHandler(() => textAnswer('through'));
+    proxy.dropAll();
+    await waitFor(() => proxy.open() === 0);
     proxy.resetNext(2);
     const before = proxy.accepted();
     const answer = await post(gateway, { stream: true });
@@ -145,6 +147,8 @@ describe('backend 5xx and 429', () => {
     expect(proxy.accepted() - before).toBe(3);
 
     proxy.setMode('reset');
+    proxy.dropAll();
+    await waitFor(() => proxy.open() === 0);
     const failed = await post(gateway);
     expect(failed.status).toBe(502);
     expect(failed.json.error.code).toBe('upstream_connection_error');
@@ -154,7 +158,7 @@ describe('backend 5xx and 429', () => {
     backend.enqueue({ steps: [roleChunk(), ...textChunks('partial answer'), finishChunk('stop'), done()], cutAfterSteps: 3 }, textAnswer('must not be used'));
     const answer = await post(gateway, { stream: true });
     expect(answer.status).toBe(200);
-    expect(textOf(answer)).toBe('partial a');
+    expect(textOf(answer)).toBe('partial '); // role chunk + 'part' + 'ial '
     expect(answer.events.at(-1)).toMatchObject({ type: 'response.failed', response: { status: 'failed', error: { code: 'server_error' } } });
     expect(backend.chatRequests()).toHaveLength(1);
   });

@@ -16,6 +16,8 @@ export interface FaultyProxy {
   readonly open: () => number;
   setMode(mode: ProxyMode): void;
   resetNext(count: number): void;
+  /** Destroys every open connection (pooled keep-alive ones included), so the next call connects anew. */
+  dropAll(): void;
   close(): Promise<void>;
 }
 
@@ -51,6 +53,9 @@ export async function startFaultyProxy(target: { host: string; port: number }): 
     open: () => [...sockets].filter((socket) => socket.remotePort !== target.port).length,
     setMode: (next) => void (mode = next),
     resetNext: (count) => void (resets = count),
+    dropAll: () => {
+      for (const socket of sockets) socket.destroy();
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));

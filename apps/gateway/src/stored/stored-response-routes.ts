@@ -1,4 +1,4 @@
-import { Router, type Response as ExpressResponse } from 'express';
+import type { Express, RequestHandler, Response as ExpressResponse } from 'express';
 import { z } from 'zod';
 import { InvalidRequestError, NotFoundError } from '@rgw/errors';
 import { type StoredResponseRecord, paginateInputItems } from '@rgw/response-store';
@@ -27,14 +27,28 @@ const inputItemsQuerySchema = z.looseObject({
   after: z.string().min(1).optional(),
 });
 
+/** Route templates of these endpoints, for metric labels (`createHttpMetricsMiddleware` routes). */
+export const STORED_RESPONSE_ROUTES = [
+  '/v1/responses/input_tokens',
+  '/v1/responses/compact',
+  '/v1/responses/:id',
+  '/v1/responses/:id/input_items',
+  '/v1/responses/:id/cancel',
+];
+
 /**
- * The stored-response endpoints under `/v1` (mounted after authentication):
- * `GET|DELETE /responses/:id`, `GET /responses/:id/input_items`, `POST /responses/:id/cancel`,
- * `POST /responses/input_tokens`, `POST /responses/compact`. A response is visible only to the
- * API key that created it: any other key gets the same 404 as an unknown id.
+ * Registers the stored-response endpoints with full paths, each behind `auth` (authentication and
+ * rate limiting): `GET|DELETE /v1/responses/:id`, `GET /v1/responses/:id/input_items`,
+ * `POST /v1/responses/:id/cancel`, `POST /v1/responses/input_tokens`, `POST /v1/responses/compact`.
+ * A response is visible only to the API key that created it: any other key gets the same 404 as
+ * an unknown id.
  */
-export function storedResponseRoutes(deps: GatewayDependencies, stored: StoredResponses): Router {
-  const router = Router();
+export function registerStoredResponseRoutes(app: Express, deps: GatewayDependencies, stored: StoredResponses, auth: readonly RequestHandler[]): void {
+  const router = {
+    get: (path: string, handler: RequestHandler) => app.get(`/v1${path}`, ...auth, handler),
+    post: (path: string, handler: RequestHandler) => app.post(`/v1${path}`, ...auth, handler),
+    delete: (path: string, handler: RequestHandler) => app.delete(`/v1${path}`, ...auth, handler),
+  };
   const ownerOf = (res: ExpressResponse) => stored.ownerOf(String(res.locals['apiKey']));
   const load = async (res: ExpressResponse, id: string): Promise<StoredResponseRecord> => {
     const record = await stored.store.get(ownerOf(res), id);
@@ -101,8 +115,6 @@ export function storedResponseRoutes(deps: GatewayDependencies, stored: StoredRe
     // A response that finished before the cancel arrived is returned as it is.
     res.json(result.record.response);
   });
-
-  return router;
 }
 
 /** Waits (re-reading the store) until a response running elsewhere is finished, then replays it. */

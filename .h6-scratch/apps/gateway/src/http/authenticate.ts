@@ -1,0 +1,30 @@
+import type { RequestHandler } from 'express';
+import { AuthenticationError } from '@rgw/errors';
+
+/** The client's key, from `Authorization: Bearer K` or `x-api-key: K`. It is forwarded, never stored or logged. */
+export function readApiKey(headers: Readonly<Record<string, string | string[] | undefined>>): string | null {
+  const authorization = headers['authorization'];
+  if (typeof authorization === 'string') {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (match?.[1]) return match[1];
+  }
+  const apiKey = headers['x-api-key'];
+  if (typeof apiKey === 'string' && apiKey.trim() !== '') return apiKey.trim();
+  return null;
+}
+
+export function authenticate(): RequestHandler {
+  return (req, res, next) => {
+    const apiKey = readApiKey(req.headers);
+    if (!apiKey) {
+      // Drain the body so the client reads the 401 instead of a reset.
+      req.resume();
+      throw new AuthenticationError(
+        "You didn't provide an API key. Provide it in an Authorization header using Bearer auth (Authorization: Bearer YOUR_KEY) or in an x-api-key header.",
+        { code: 'missing_api_key' },
+      );
+    }
+    res.locals['apiKey'] = apiKey;
+    next();
+  };
+}

@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+import { ConfigError, type GatewayConfig, loadConfig } from '@rgw/config';
+import { createLogger } from '@rgw/observability';
+import { startGateway } from './start-gateway.ts';
+
+// The only place that reads the environment and owns the process.
+let config: GatewayConfig;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw error;
+}
+const logger = createLogger({ level: config.LOG_LEVEL, name: 'gateway' });
+if (!config.REASONING_ENCRYPTION_KEY && config.REDIS_URL) {
+  logger.warn('REASONING_ENCRYPTION_KEY is unset in cluster mode: reasoning sealed by one replica cannot be opened by another');
+}
+const gateway = await startGateway({
+  config,
+  logger,
+  reasoningKey: config.REASONING_ENCRYPTION_KEY ?? randomBytes(32).toString('hex'),
+});
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'shutting down: draining in-flight requests');
+  await gateway.stop(config.SHUTDOWN_GRACE_SECONDS * 1000);
+  logger.info('stopped');
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled rejection'));

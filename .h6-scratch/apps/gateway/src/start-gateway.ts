@@ -1,0 +1,139 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Redis } from 'ioredis';
+import { createMemoryBreaker, createRedisBreaker, type CircuitBreaker, type RedisCircuitBreaker } from '@rgw/breaker';
+import type { GatewayConfig } from '@rgw/config';
+import { createEmbeddedModelCatalog, createRedisModelCatalog, type ModelCatalog } from '@rgw/model-catalog';
+import { createRequestPathRedis, createSubscriberRedis, isRedisReady } from '@rgw/redis';
+import { createGatewayMetrics } from '@rgw/observability';
+import { createUpstreamClient } from '@rgw/upstream';
+import { createGatewayApp } from './create-gateway-app.ts';
+import { createId } from './create-id.ts';
+import type { GatewayDependencies } from './gateway-dependencies.ts';
+import { createReasoningSealer } from './security/create-reasoning-sealer.ts';
+import packageJson from '../../../package.json' with { type: 'json' };
+
+export interface StartGatewayOptions {
+  readonly config: GatewayConfig;
+  readonly logger: Logger;
+  readonly reasoningKey: string;
+}
+
+export interface RunningGateway {
+  readonly server: Server;
+  readonly port: number;
+  /** Stop accepting, let in-flight requests finish up to `graceMs`, then close everything. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** Wires config → dependencies → express app → HTTP server with slowloris-safe timeouts. */
+export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
+  const { config, logger } = options;
+  const metrics = createGatewayMetrics();
+  const upstream = createUpstreamClient({
+    baseUrl: config.UPSTREAM_BASE_URL,
+    connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
+    headersTimeoutMs: config.UPSTREAM_HEADERS_TIMEOUT_MS,
+    idleTimeoutMs: config.UPSTREAM_IDLE_TIMEOUT_MS,
+    maxRetries: config.UPSTREAM_MAX_RETRIES,
+  });
+  const upstreamName = new URL(config.UPSTREAM_BASE_URL).host;
+  const listModels = (signal: AbortSignal) => upstream.listModels({ signal });
+  const breakerOptions = {
+    failureThreshold: config.CIRCUIT_BREAKER_FAILURE_THRESHOLD,
+    openMs: config.CIRCUIT_BREAKER_OPEN_SECONDS * 1000,
+    // A probe that never reports back (a crashed replica) frees its lease after this.
+    probeLeaseMs: Math.min(30_000, config.UPSTREAM_HEADERS_TIMEOUT_MS),
+  };
+  const refreshMs = config.MODELS_REFRESH_SECONDS * 1000;
+  // One code path, two kinds of state: in-process (embedded) or shared through Redis (cluster).
+  let redis: Redis | undefined;
+  let subscriber: Redis | undefined;
+  let sharedBreaker: RedisCircuitBreaker | undefined;
+  let breaker: CircuitBreaker;
+  let catalog: ModelCatalog;
+  if (config.REDIS_URL) {
+    redis = createRequestPathRedis(config.REDIS_URL, { logger });
+    subscriber = createSubscriberRedis(config.REDIS_URL, { logger });
+    breaker = sharedBreaker = createRedisBreaker({ ...breakerOptions, redis, subscriber, logger });
+    catalog = createRedisModelCatalog({ listModels, redis, subscriber, refreshMs, logger });
+    const requestPathRedis = redis;
+    metrics.setRedisUpSource(() => isRedisReady(requestPathRedis));
+  } else {
+    breaker = createMemoryBreaker(breakerOptions);
+    catalog = createEmbeddedModelCatalog({ listModels, refreshMs, logger });
+  }
+  const sealer = createReasoningSealer(options.reasoningKey);
+
+  breaker.onStateChange(({ scope, from, to }) => {
+    logger.warn({ scope, from, to }, 'circuit breaker state changed');
+    metrics.breakerState.set({ scope }, to === 'closed' ? 0 : to === 'open' ? 1 : 2);
+    metrics.breakerTransitions.inc({ scope, to });
+  });
+  metrics.setModelCatalogAgeSource(() => catalog.ageSeconds());
+  metrics.buildInfo.set({ version: packageJson.version, mode: config.REDIS_URL ? 'cluster' : 'embedded' }, 1);
+
+  let draining = false;
+  const deps: GatewayDependencies = {
+    config,
+    logger,
+    metrics,
+    upstream,
+    upstreamName,
+    breaker,
+    catalog,
+    mode: config.REDIS_URL ? 'cluster' : 'embedded',
+    // Stays ready while Redis is down: replicas serve from local state, and pulling every replica
+    // out of the load balancer because Redis blinked would turn a Redis outage into an outage.
+    readiness: () => ({
+      ready: !draining,
+      detail: {
+        mode: config.REDIS_URL ? 'cluster' : 'embedded',
+        draining,
+        redis: redis === undefined ? 'none' : isRedisReady(redis) ? 'up' : 'down',
+        breaker_state: sharedBreaker?.backend() ?? 'local',
+        models: catalog.list()?.length ?? null,
+        model_catalog_age_seconds: catalog.ageSeconds(),
+      },
+    }),
+    createId,
+    now: () => Math.floor(Date.now() / 1000),
+    sealReasoning: sealer.seal,
+    unsealReasoning: sealer.unseal,
+  };
+
+  const app = createGatewayApp(deps);
+  const server = createServer(
+    {
+      headersTimeout: config.SERVER_HEADERS_TIMEOUT_MS,
+      requestTimeout: config.SERVER_REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: config.SERVER_KEEP_ALIVE_TIMEOUT_MS,
+    },
+    app,
+  );
+  server.listen(config.PORT, config.HOST);
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  void catalog.start();
+  logger.info({ port, mode: deps.mode, upstream: upstreamName }, 'gateway listening');
+
+  return {
+    server,
+    port,
+    async stop(graceMs) {
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
+      if ((await Promise.race([closed, deadline])) === 'timeout') {
+        logger.warn('grace period over: closing remaining connections');
+        server.closeAllConnections();
+      }
+      await Promise.allSettled([catalog.close(), breaker.close(), upstream.close()]);
+      redis?.disconnect();
+      subscriber?.disconnect();
+    },
+  };
+}

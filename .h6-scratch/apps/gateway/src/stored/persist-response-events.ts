@@ -1,0 +1,43 @@
+import type { Logger } from 'pino';
+import type { ResponseStore, StoredItem, StoredResponseObject } from '@rgw/response-store';
+import type { Response, ResponseStreamEvent } from '@rgw/responses';
+
+export interface PersistOptions {
+  readonly store: ResponseStore;
+  readonly owner: string;
+  readonly inputItems: readonly StoredItem[];
+  readonly ancestorIds: readonly string[];
+  readonly log: Logger;
+  /** Background runs: never overwrite a cancel made meanwhile (possibly on another replica). */
+  readonly unlessCancelled?: boolean;
+  /** Called when the write was refused because the response was cancelled. */
+  readonly onCancelled?: () => void;
+}
+
+/**
+ * Passes events through and saves the final Response BEFORE yielding the terminal event, so a
+ * client that sends its next turn the moment it reads `response.completed` finds this one stored,
+ * on any replica. A failed save is logged and counted (by the instrumented store); the answer
+ * still goes out: losing the stored copy is better than losing the answer.
+ */
+export async function* persistResponseEvents(events: AsyncIterable<ResponseStreamEvent>, options: PersistOptions): AsyncGenerator<ResponseStreamEvent> {
+  for await (const event of events) {
+    if (event.type === 'response.completed' || event.type === 'response.incomplete' || event.type === 'response.failed') {
+      await saveResponse(event.response, options);
+    }
+    yield event;
+  }
+}
+
+export async function saveResponse(response: Response, options: PersistOptions): Promise<void> {
+  try {
+    const result = await options.store.save(
+      options.owner,
+      { response: response as unknown as StoredResponseObject, inputItems: options.inputItems, ancestorIds: options.ancestorIds },
+      { unlessCancelled: options.unlessCancelled ?? false },
+    );
+    if (result === 'cancelled') options.onCancelled?.();
+  } catch (error) {
+    options.log.warn({ err: error, response_id: response.id }, 'could not store the response; answering without storing it');
+  }
+}

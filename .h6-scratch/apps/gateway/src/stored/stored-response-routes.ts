@@ -1,0 +1,135 @@
+import { Router, type Response as ExpressResponse } from 'express';
+import { z } from 'zod';
+import { InvalidRequestError, NotFoundError } from '@rgw/errors';
+import { type StoredResponseRecord, paginateInputItems } from '@rgw/response-store';
+import { type Response, convertResponsesRequestToChat, parseResponsesRequest } from '@rgw/responses';
+import type { GatewayDependencies } from '../gateway-dependencies.ts';
+import { readJsonBody } from '../http/read-json-body.ts';
+import { compactConversation } from './compact-conversation.ts';
+import { estimateInputTokens } from './estimate-input-tokens.ts';
+import { prepareConversation } from './prepare-conversation.ts';
+import { replayResponseEvents } from './replay-response-events.ts';
+import type { StoredResponses } from './stored-responses.ts';
+import { writeEventStream } from './write-event-stream.ts';
+
+const TERMINAL = new Set(['completed', 'failed', 'incomplete', 'cancelled']);
+/** How often `GET ?stream=true` re-reads a response that runs on another replica, ms. */
+const REMOTE_POLL_MS = 500;
+
+const booleanQuery = z.enum(['true', 'false']).transform((value) => value === 'true');
+const retrieveQuerySchema = z.looseObject({
+  stream: booleanQuery.optional(),
+  starting_after: z.coerce.number().int().min(-1).optional(),
+});
+const inputItemsQuerySchema = z.looseObject({
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+  order: z.enum(['asc', 'desc']).optional(),
+  after: z.string().min(1).optional(),
+});
+
+/**
+ * The stored-response endpoints under `/v1` (mounted after authentication):
+ * `GET|DELETE /responses/:id`, `GET /responses/:id/input_items`, `POST /responses/:id/cancel`,
+ * `POST /responses/input_tokens`, `POST /responses/compact`. A response is visible only to the
+ * API key that created it: any other key gets the same 404 as an unknown id.
+ */
+export function storedResponseRoutes(deps: GatewayDependencies, stored: StoredResponses): Router {
+  const router = Router();
+  const ownerOf = (res: ExpressResponse) => stored.ownerOf(String(res.locals['apiKey']));
+  const load = async (res: ExpressResponse, id: string): Promise<StoredResponseRecord> => {
+    const record = await stored.store.get(ownerOf(res), id);
+    if (record === null) throw notFound(id);
+    return record;
+  };
+
+  router.post('/responses/input_tokens', async (req, res) => {
+    const body = await readJsonBody(req, deps.config.MAX_BODY_BYTES);
+    // Every field is optional here, `model` included; the count does not depend on it.
+    const withModel = typeof body === 'object' && body !== null && !Array.isArray(body) ? { model: 'unknown', ...body } : body;
+    const request = parseResponsesRequest(withModel, { maxInputItems: deps.config.MAX_INPUT_ITEMS });
+    const prepared = await prepareConversation(request, { store: stored.store, owner: ownerOf(res), createId: deps.createId, unseal: deps.unsealReasoning, log: req.log });
+    const { chatRequest } = convertResponsesRequestToChat(prepared.request, {
+      model: request.model,
+      ...(deps.unsealReasoning ? { unsealReasoning: deps.unsealReasoning } : {}),
+    });
+    res.json({ object: 'response.input_tokens', input_tokens: await estimateInputTokens(chatRequest) });
+  });
+
+  router.post('/responses/compact', compactConversation(deps, stored));
+
+  router.get('/responses/:id', async (req, res) => {
+    const query = parseQuery(retrieveQuerySchema, req.query);
+    const record = await load(res, req.params.id);
+    if (!query.stream) {
+      res.json(record.response);
+      return;
+    }
+    const local = stored.runs.find(record.response.id);
+    if (local) {
+      await writeEventStream(res, local.events.follow(query.starting_after ?? -1));
+      return;
+    }
+    await writeEventStream(res, followStoredResponse(stored, ownerOf(res), record, query.starting_after ?? -1, res));
+  });
+
+  router.delete('/responses/:id', async (req, res) => {
+    const owner = ownerOf(res);
+    // A running background response stops too: cancel (all replicas notice), then delete.
+    const cancelled = await stored.store.cancel(owner, req.params.id);
+    if (cancelled.kind === 'not_found') throw notFound(req.params.id);
+    stored.runs.abortLocal(req.params.id);
+    await stored.store.delete(owner, req.params.id);
+    res.json({ id: req.params.id, object: 'response', deleted: true });
+  });
+
+  router.get('/responses/:id/input_items', async (req, res) => {
+    const query = parseQuery(inputItemsQuerySchema, req.query);
+    const record = await load(res, req.params.id);
+    res.json(paginateInputItems(record.inputItems, query));
+  });
+
+  router.post('/responses/:id/cancel', async (req, res) => {
+    req.resume(); // no body is read; drain any
+    const owner = ownerOf(res);
+    const record = await load(res, req.params.id);
+    if (record.response['background'] !== true) {
+      throw new InvalidRequestError('Only responses created with background set to true can be cancelled.', { param: null, code: 'invalid_request' });
+    }
+    const result = await stored.store.cancel(owner, req.params.id);
+    if (result.kind === 'not_found') throw notFound(req.params.id);
+    if (result.kind === 'cancelled') stored.runs.abortLocal(req.params.id);
+    // A response that finished before the cancel arrived is returned as it is.
+    res.json(result.record.response);
+  });
+
+  return router;
+}
+
+/** Waits (re-reading the store) until a response running elsewhere is finished, then replays it. */
+async function* followStoredResponse(
+  stored: StoredResponses,
+  owner: string,
+  initial: StoredResponseRecord,
+  startingAfter: number,
+  res: ExpressResponse,
+): AsyncGenerator<import('@rgw/responses').ResponseStreamEvent> {
+  let record: StoredResponseRecord | null = initial;
+  while (record !== null && !TERMINAL.has(record.response.status) && !res.destroyed) {
+    await new Promise((resolve) => setTimeout(resolve, REMOTE_POLL_MS));
+    record = await stored.store.get(owner, initial.response.id);
+  }
+  if (record === null || res.destroyed) return;
+  yield* replayResponseEvents(record.response as unknown as Response, startingAfter);
+}
+
+function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.output<T> {
+  const result = schema.safeParse(query);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const param = String(issue?.path[0] ?? 'query');
+  throw new InvalidRequestError(`Invalid '${param}': ${issue?.message ?? 'invalid value'}.`, { param, code: 'invalid_value' });
+}
+
+function notFound(id: string): NotFoundError {
+  return new NotFoundError(`Response with id '${id}' not found.`, { param: null, code: null });
+}

@@ -1,0 +1,34 @@
+import type { GatewayMetrics } from '@rgw/observability';
+import { type ResponseStore, createApiKeyHasher } from '@rgw/response-store';
+import { type BackgroundRuns, createBackgroundRuns } from './background-runs.ts';
+import { instrumentResponseStore } from './instrument-response-store.ts';
+
+/** What the stored-response features need at run time; one per replica, built in start-gateway. */
+export interface StoredResponses {
+  /** Counted in gateway_response_store_operations_total. */
+  readonly store: ResponseStore;
+  /** API key → owner (HMAC-SHA256 under the server secret): the only form a key takes in the store. */
+  readonly ownerOf: (apiKey: string) => string;
+  readonly runs: BackgroundRuns;
+}
+
+export interface CreateStoredResponsesOptions {
+  /** The memory store (embedded) or the Redis store (cluster). */
+  readonly store: ResponseStore;
+  /** Shared by every replica (REASONING_ENCRYPTION_KEY, or a random per-process key in embedded mode). */
+  readonly ownerSecret: string;
+  readonly metrics: GatewayMetrics;
+  /** Unix seconds. */
+  readonly now: () => number;
+  /** How often background runs look for a cancel made on another replica, ms (default 1000). */
+  readonly cancelPollMs?: number;
+}
+
+export function createStoredResponses(options: CreateStoredResponsesOptions): StoredResponses {
+  const store = instrumentResponseStore(options.store, options.metrics.storeOperations);
+  return {
+    store,
+    ownerOf: createApiKeyHasher(options.ownerSecret),
+    runs: createBackgroundRuns({ store, now: options.now, ...(options.cancelPollMs === undefined ? {} : { cancelPollMs: options.cancelPollMs }) }),
+  };
+}

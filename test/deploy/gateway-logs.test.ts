@@ -1,0 +1,75 @@
+/**
+ * The access log of the real gateway process: one JSON line per request with the fields operators
+ * search by, and never the client's key — not from headers, not from the query string, not from a
+ * backend error message that echoes it (OpenAI-compatible backends do: "Incorrect API key provided: …").
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_MODEL_ID, httpError, startScriptedBackend, textAnswer, type ScriptedBackend } from '../support/scripted-backend.ts';
+import { startGateway, type StartedGateway } from '../support/start-gateway.ts';
+
+const KEY = 'cpk_5f0e9b1c7a.d2c4e6f8a1b3.LogGrepSecret42';
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let attempt = 0; attempt < 200 && !condition(); attempt += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+describe('gateway access log', () => {
+  let backend: ScriptedBackend | undefined;
+  let gateway: StartedGateway | undefined;
+
+  beforeAll(async () => {
+    backend = await startScriptedBackend();
+    gateway = await startGateway({ env: { UPSTREAM_BASE_URL: backend.url } });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await backend?.close();
+  });
+
+  function accessLines(): Record<string, unknown>[] {
+    return (gateway?.logRecords() ?? []).filter((record) => typeof record['request_id'] === 'string');
+  }
+
+  it('writes one line per request with request id, route, model, status, time to first token, tokens and duration', async () => {
+    backend?.enqueue(textAnswer('Hello there', { usage: { prompt: 21, completion: 3 } }));
+    const response = await fetch(`${gateway?.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-request-id': 'ops-trace-0001' },
+      body: JSON.stringify({ model: DEFAULT_MODEL_ID, input: 'Hi', stream: true }),
+    });
+    await response.text();
+    expect(response.headers.get('x-request-id')).toBe('ops-trace-0001');
+    await waitFor(() => accessLines().some((line) => line['request_id'] === 'ops-trace-0001'));
+    const lines = accessLines().filter((line) => line['request_id'] === 'ops-trace-0001');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      route: '/v1/responses',
+      status: 200,
+      model: DEFAULT_MODEL_ID,
+      ttft_ms: expect.any(Number),
+      input_tokens: 21,
+      output_tokens: 3,
+      duration_ms: expect.any(Number),
+    });
+  });
+
+  it('never writes the client key, even when it is in the query string and the backend echoes it in an error', async () => {
+    backend?.enqueue(
+      httpError(401, { message: `Incorrect API key provided: ${KEY}. Authorization: Bearer ${KEY}`, type: 'invalid_request_error', code: 'invalid_api_key' }),
+    );
+    const response = await fetch(`${gateway?.url}/v1/responses?api_key=${KEY}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'x-api-key': KEY, 'content-type': 'application/json', 'x-request-id': 'ops-trace-0002' },
+      body: JSON.stringify({ model: DEFAULT_MODEL_ID, input: 'Hi' }),
+    });
+    await response.text();
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    await waitFor(() => accessLines().some((line) => line['request_id'] === 'ops-trace-0002'));
+    expect(accessLines().find((line) => line['request_id'] === 'ops-trace-0002')).toMatchObject({
+      req: { url: '/v1/responses' },
+      status: response.status,
+    });
+    const everything = [...(gateway?.logs ?? []), ...(gateway?.errors ?? [])].join('\n');
+    expect(everything).not.toContain(KEY);
+  });
+});
