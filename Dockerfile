@@ -46,9 +46,9 @@ RUN find apps libs -name '*.test.ts' -delete \
 USER node
 # 8282: gateway HTTP API and /metrics. 9464: worker /health and /metrics.
 EXPOSE 8282 9464
-# Slim images have no curl; Node's fetch does the probe. PORT is the gateway's; the worker's compose
-# service and Helm deployment override this check with their own port.
+# Slim images have no curl; Node's fetch does the probe. It checks the gateway's PORT; for the worker
+# set HEALTHCHECK_PORT=9464 (docker-compose.yaml overrides the check instead; Kubernetes ignores it).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8282) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HEALTHCHECK_PORT || process.env.PORT || 8282) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Exec form, never `npm start`: npm does not forward SIGTERM, and the gateway drains streams on it.
 CMD ["node", "apps/gateway/src/main.ts"]

@@ -204,8 +204,10 @@ async function startWorkerProcess(env: Readonly<Record<string, string | undefine
   const childEnv: Record<string, string> = { PATH: process.env['PATH'] ?? '', WORKER_PORT: '0', WORKER_HOST: '127.0.0.1' };
   for (const [key, value] of Object.entries(env)) if (value !== undefined) childEnv[key] = value;
   const child = spawn(process.execPath, ['apps/worker/src/main.ts'], { cwd: repositoryRoot, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Until the child has exited, the script's own exit (even mid-stop) takes it down too.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   const logs: string[] = [];
   let pending = '';
   child.stdout.on('data', (chunk: Buffer) => {
@@ -230,7 +232,6 @@ async function startWorkerProcess(env: Readonly<Record<string, string | undefine
     port,
     logs,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {
-      process.removeListener('exit', killOnExit);
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = once(child, 'exit');
       child.kill(signal);
@@ -272,11 +273,23 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       'no-worker': { type: 'boolean', default: false },
     },
   });
-  // Pass the operator's gateway settings through (not PORT/HOST: the script assigns those).
-  const passThrough = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !['PORT', 'HOST', 'PATH', 'HOME'].includes(key) && /^[A-Z0-9_]+$/.test(key)),
-  );
-  const cluster = await startLocalCluster({
+  // Pass the operator's gateway settings through; not PORT/HOST/REDIS_URL/UPSTREAM_BASE_URL: the script assigns those.
+  const settings = /^(UPSTREAM_(?!BASE_URL$)|CIRCUIT_BREAKER_|MODELS_|MAX_|SHUTDOWN_|RESPONSE|REASONING_|CORS_|METRICS_|RATE_LIMIT_|SERVER_|LOG_LEVEL$)/;
+  const passThrough = Object.fromEntries(Object.entries(process.env).filter(([key]) => settings.test(key)));
+  // Signals are handled from the start: a Ctrl-C during startup must not orphan the children
+  // (process.exit runs every spawner's 'exit' hook, which SIGKILLs its child).
+  let cluster: LocalCluster | undefined;
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    if (cluster === undefined) process.exit(130);
+    process.stdout.write('stopping the cluster...\n');
+    void cluster.stop().then(() => process.exit(0));
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+  cluster = await startLocalCluster({
     replicas: Number(values.replicas),
     port: Number(values.port),
     upstreamBaseUrl: values.upstream,
@@ -296,13 +309,4 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       '',
     ].join('\n'),
   );
-  let stopping = false;
-  const shutdown = () => {
-    if (stopping) return;
-    stopping = true;
-    process.stdout.write('stopping the cluster...\n');
-    void cluster.stop().then(() => process.exit(0));
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
 }

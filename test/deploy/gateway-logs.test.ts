@@ -20,6 +20,13 @@ describe('gateway access log', () => {
   beforeAll(async () => {
     backend = await startScriptedBackend();
     gateway = await startGateway({ env: { UPSTREAM_BASE_URL: backend.url } });
+    // The model label in logs and metrics is a catalogue id: wait until the catalogue has loaded.
+    let status = 0;
+    for (let attempt = 0; attempt < 100 && status !== 200; attempt += 1) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      status = (await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${KEY}` } })).status;
+    }
+    expect(status).toBe(200);
   });
   afterAll(async () => {
     await gateway?.stop();

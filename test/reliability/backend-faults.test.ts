@@ -186,13 +186,11 @@ describe('backend hangs', () => {
     expect(answer.elapsedMs).toBeLessThan(TIMEOUT_MS + 2_000);
   });
 
-  it('a non-streamed answer whose body stalls gets a 504', async () => {
-    backend.enqueue({ steps: [roleChunk(), ...textChunks('x'.repeat(2_000))], hang: 'after-steps' });
-    // hang applies to streams; for JSON, a stalled body is a cut connection after headers
-    backend.reset();
+  it('a backend slower than the headers timeout is cut off with a 504 even though it would answer later', async () => {
     backend.enqueue({ headersDelayMs: TIMEOUT_MS * 3, ...textAnswer('late') });
     const answer = await post(gateway);
     expect(answer.status).toBe(504);
+    expect(answer.elapsedMs).toBeLessThan(TIMEOUT_MS * 3);
   });
 });
 

@@ -24,6 +24,7 @@ import {
 import { type StartedGateway, startGateway } from '../support/start-gateway.ts';
 import { chatContentText } from '../support/use-gateway-with-backend.ts';
 
+const H6 = process.env['H6_GATEWAY_CWD'] ? { cwd: process.env['H6_GATEWAY_CWD'] } : {}; // TEMP-H6
 const KEY_A = 'sk-stored-owner-a';
 const KEY_B = 'sk-stored-owner-b';
 const SHARED_SECRET = 'shared-reasoning-key-0123456789abcdef';
@@ -37,7 +38,7 @@ beforeAll(async () => {
   setTracingDisabled(true);
   [redis, backend] = await Promise.all([startRedis({ mode: 'process' }), startScriptedBackend()]);
   const env = { UPSTREAM_BASE_URL: backend.url, REDIS_URL: redis.url, REASONING_ENCRYPTION_KEY: SHARED_SECRET, UPSTREAM_MAX_RETRIES: '0' };
-  [replicaA, replicaB] = await Promise.all([startGateway({ env }), startGateway({ env })]);
+  [replicaA, replicaB] = await Promise.all([startGateway({ env, ...H6 }), startGateway({ env, ...H6 })]);
 });
 afterAll(async () => {
   await Promise.all([replicaA?.stop(), replicaB?.stop()]);
@@ -73,7 +74,8 @@ async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boole
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
-    if (accept(value) || Date.now() > deadline) return value;
+    if (accept(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms (last value: ${JSON.stringify(value)})`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -225,6 +227,32 @@ describe('stored responses across two replicas sharing Redis', () => {
     expect(events.map((event) => event['sequence_number'])).toEqual(events.map((_, index) => index));
     const id = (events[0]?.['response'] as { id: string }).id;
     expect((await call(replicaB, 'GET', `/responses/${id}`)).body['status']).toBe('completed');
+
+    // GET ?stream=true replays the finished response from the store, resumable with starting_after.
+    const replay = await fetch(`${replicaB.baseURL}/responses/${id}?stream=true&starting_after=1`, { headers: { authorization: `Bearer ${KEY_A}` } });
+    expect(replay.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const replayed = (await replay.text()).split('\n\n').filter((frame) => frame.includes('data: ')).map((frame) => JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as Record<string, unknown>);
+    expect(replayed[0]).toMatchObject({ type: 'response.output_item.added', sequence_number: 2 });
+    expect(replayed.at(-1)).toMatchObject({ type: 'response.completed', response: { id, status: 'completed' } });
+  });
+
+  it('keeps running a streamed background response after its client disconnects', async () => {
+    backend.enqueue({ ...textAnswer('Nobody was watching.'), stepDelayMs: 40 });
+    const abort = new AbortController();
+    const response = await fetch(`${replicaA.baseURL}/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY_A}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: DEFAULT_MODEL_ID, input: 'go', background: true, stream: true }),
+      signal: abort.signal,
+    });
+    const reader = response.body!.getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    const id = /"id":"(resp_[0-9a-f]+)"/.exec(first)?.[1];
+    expect(id).toBeDefined();
+    abort.abort(); // the client goes away mid-run
+    const final = await eventually(() => call(replicaB, 'GET', `/responses/${id}`), (answer) => answer.body['status'] === 'completed');
+    const text = (final.body['output'] as { content?: { text: string }[] }[]).flatMap((item) => item.content ?? []).map((part) => part.text).join('');
+    expect(text).toBe('Nobody was watching.');
   });
 
   it('cancels on replica B a background response running on replica A, which aborts its backend call', async () => {

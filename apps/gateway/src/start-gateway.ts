@@ -110,6 +110,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       headersTimeout: config.SERVER_HEADERS_TIMEOUT_MS,
       requestTimeout: config.SERVER_REQUEST_TIMEOUT_MS,
       keepAliveTimeout: config.SERVER_KEEP_ALIVE_TIMEOUT_MS,
+      // Node checks the two timeouts above only every connectionsCheckingInterval (default 30 s):
+      // a slowloris client would otherwise hold its socket for 30 s whatever the timeouts say.
+      connectionsCheckingInterval: Math.min(1_000, config.SERVER_HEADERS_TIMEOUT_MS),
     },
     app,
   );

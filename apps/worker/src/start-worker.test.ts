@@ -88,6 +88,16 @@ describe('worker', () => {
     expect(metrics).toMatch(/gateway_worker_model_catalog_size 1/);
   });
 
+  it('shuts down promptly even while Redis is down', async () => {
+    const started = await startWorker({ config: { ...config(), SHUTDOWN_GRACE_SECONDS: 2 }, logger: pino({ level: 'silent' }) });
+    await until(async () => (await publishedIds()) !== null);
+    await redisServer.kill();
+    const closing = performance.now();
+    await started.close();
+    expect(performance.now() - closing).toBeLessThan(5_000);
+    await redisServer.restart();
+  });
+
   it('exits cleanly on SIGTERM', async () => {
     const child = spawn(process.execPath, ['apps/worker/src/main.ts'], {
       cwd: new URL('../../../', import.meta.url),

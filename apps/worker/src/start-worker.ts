@@ -113,17 +113,18 @@ export async function startWorker(options: StartWorkerOptions): Promise<StartedW
         queueConnection.off('ready', ensureSchedulerLogged);
         server.close();
         server.closeIdleConnections();
-        // worker.close() waits for the running job without a deadline of its own; force it after the grace period.
-        const graceMs = config.SHUTDOWN_GRACE_SECONDS * 1000;
-        let graceTimer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          worker.close(),
-          new Promise<void>((resolve) => {
-            graceTimer = setTimeout(() => resolve(worker.close(true)), graceMs);
-          }),
-        ]);
-        clearTimeout(graceTimer);
-        await queue.close();
+        // worker.close() waits for the running job without a deadline of its own, and BullMQ's
+        // close() waits for Redis forever while Redis is down. So: wait up to the grace period
+        // (1 s when Redis is down: a running refresh could not publish anyway), then cut the connections.
+        const graceMs = isRedisReady(publisher) ? config.SHUTDOWN_GRACE_SECONDS * 1000 : Math.min(1_000, config.SHUTDOWN_GRACE_SECONDS * 1000);
+        const timers: NodeJS.Timeout[] = [];
+        const after = (ms: number) => new Promise<void>((resolve) => timers.push(setTimeout(resolve, ms)));
+        const graceful = (async () => {
+          await Promise.race([worker.close(), after(graceMs).then(() => worker.close(true))]);
+          await queue.close();
+        })().catch((error: unknown) => logger.warn({ err: error }, 'worker close failed'));
+        await Promise.race([graceful, after(graceMs + 2_000)]);
+        for (const timer of timers) clearTimeout(timer);
         for (const connection of [queueConnection, workerConnection, publisher]) connection.disconnect();
       })();
       return closing;

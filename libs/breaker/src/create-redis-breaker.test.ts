@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRequestPathRedis } from '@rgw/redis';
+import { createRequestPathRedis, createSubscriberRedis } from '@rgw/redis';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
 import type { BreakerAdmission, BreakerTicket } from './circuit-breaker.ts';
 import { createRedisBreaker, type RedisCircuitBreaker } from './create-redis-breaker.ts';
@@ -161,6 +161,23 @@ describe('createRedisBreaker when Redis fails', () => {
     await until(() => a.breaker.backend() === 'redis');
     await until(() => a.breaker.snapshot().get(scope) !== 'open');
     expect(await a.breaker.acquire(scope)).toMatchObject({ allowed: true }); // Redis (empty) decides again
+  });
+
+  it('closes promptly with a shared subscriber while Redis is down', async () => {
+    const client = createRequestPathRedis(redisServer.url);
+    const subscriber = createSubscriberRedis(redisServer.url);
+    const breaker = createRedisBreaker({ redis: client, subscriber, failureThreshold: 3, openMs: 1_000 });
+    await until(() => breaker.backend() === 'redis');
+    await redisServer.kill();
+    try {
+      const started = performance.now();
+      await breaker.close();
+      expect(performance.now() - started).toBeLessThan(100);
+    } finally {
+      client.disconnect();
+      subscriber.disconnect();
+      await redisServer.restart();
+    }
   });
 
   it('does not hang a request on a hung Redis', async () => {

@@ -273,7 +273,9 @@ export function createRedisBreaker(options: RedisBreakerOptions): RedisCircuitBr
       listeners.clear();
       await local.close();
       if (ownsSubscriber) subscriber.disconnect();
-      else await subscriber.unsubscribe(channel).catch(() => undefined);
+      // Not awaited: with Redis down the command would wait in the offline queue forever, and
+      // shutdown must not hang on Redis. The owner disconnects the subscriber anyway.
+      else if (subscriber.status === 'ready') void subscriber.unsubscribe(channel).catch(() => undefined);
     },
   };
 }

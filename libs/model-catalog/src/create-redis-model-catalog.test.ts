@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createRequestPathRedis } from '@rgw/redis';
+import { createRequestPathRedis, createSubscriberRedis } from '@rgw/redis';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
 import { createRedisModelCatalog } from './create-redis-model-catalog.ts';
 import type { ModelCatalog, ModelEntry } from './model-catalog.ts';
@@ -113,6 +113,23 @@ describe('createRedisModelCatalog', () => {
     await redisServer.restart();
     await until(async () => admin.status === 'ready' && (await admin.hget(modelKeys.snapshot, 'hash')) !== null, 8_000);
     await until(() => catalog.get('b') !== undefined);
+  });
+
+  it('closes promptly with a shared subscriber while Redis is down', async () => {
+    const client = createRequestPathRedis(redisServer.url);
+    const subscriber = createSubscriberRedis(redisServer.url);
+    const catalog = createRedisModelCatalog({ listModels: backend(models('a')).listModels, redis: client, subscriber, refreshMs: 60_000 });
+    await catalog.start();
+    await redisServer.kill();
+    try {
+      const started = performance.now();
+      await catalog.close();
+      expect(performance.now() - started).toBeLessThan(100);
+    } finally {
+      client.disconnect();
+      subscriber.disconnect();
+      await redisServer.restart();
+    }
   });
 
   it('fetches directly when it starts with Redis unreachable', async () => {

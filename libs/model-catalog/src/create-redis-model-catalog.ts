@@ -163,7 +163,9 @@ export function createRedisModelCatalog(options: RedisModelCatalogOptions): Mode
       clearInterval(timer);
       abort.abort();
       if (ownsSubscriber) subscriber.disconnect();
-      else await subscriber.unsubscribe(modelKeys.channel).catch(() => undefined);
+      // Not awaited: with Redis down the command would wait in the offline queue forever, and
+      // shutdown must not hang on Redis. The owner disconnects the subscriber anyway.
+      else if (subscriber.status === 'ready') void subscriber.unsubscribe(modelKeys.channel).catch(() => undefined);
     },
   };
 }

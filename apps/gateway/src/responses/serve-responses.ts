@@ -54,7 +54,8 @@ export function serveResponses(deps: GatewayDependencies): RequestHandler {
     // Metric labels and breaker scopes take catalogue ids only: a client-chosen string is a cardinality attack.
     const knownModel = resolution.kind === 'found' ? resolution.id : null;
     const modelLabel = knownModel ?? 'other';
-    setLogFields(res, { model: knownModel ?? undefined, stream: request.stream === true });
+    // Logs may name what the client asked for (bounded); metrics never do.
+    setLogFields(res, { model: knownModel ?? request.model.slice(0, 200), stream: request.stream === true });
 
     const { chatRequest, toolNames, warnings } = convertResponsesRequestToChat(request, {
       model: backendModel,

@@ -1,4 +1,4 @@
-import type { Express, RequestHandler, Response as ExpressResponse } from 'express';
+import type { Express, Request, RequestHandler, Response as ExpressResponse } from 'express';
 import { z } from 'zod';
 import { InvalidRequestError, NotFoundError } from '@rgw/errors';
 import { type StoredResponseRecord, paginateInputItems } from '@rgw/response-store';
@@ -73,7 +73,7 @@ export function registerStoredResponseRoutes(app: Express, deps: GatewayDependen
 
   router.get('/responses/:id', async (req, res) => {
     const query = parseQuery(retrieveQuerySchema, req.query);
-    const record = await load(res, req.params.id);
+    const record = await load(res, idOf(req));
     if (!query.stream) {
       res.json(record.response);
       return;
@@ -89,29 +89,29 @@ export function registerStoredResponseRoutes(app: Express, deps: GatewayDependen
   router.delete('/responses/:id', async (req, res) => {
     const owner = ownerOf(res);
     // A running background response stops too: cancel (all replicas notice), then delete.
-    const cancelled = await stored.store.cancel(owner, req.params.id);
-    if (cancelled.kind === 'not_found') throw notFound(req.params.id);
-    stored.runs.abortLocal(req.params.id);
-    await stored.store.delete(owner, req.params.id);
-    res.json({ id: req.params.id, object: 'response', deleted: true });
+    const cancelled = await stored.store.cancel(owner, idOf(req));
+    if (cancelled.kind === 'not_found') throw notFound(idOf(req));
+    stored.runs.abortLocal(idOf(req));
+    await stored.store.delete(owner, idOf(req));
+    res.json({ id: idOf(req), object: 'response', deleted: true });
   });
 
   router.get('/responses/:id/input_items', async (req, res) => {
     const query = parseQuery(inputItemsQuerySchema, req.query);
-    const record = await load(res, req.params.id);
+    const record = await load(res, idOf(req));
     res.json(paginateInputItems(record.inputItems, query));
   });
 
   router.post('/responses/:id/cancel', async (req, res) => {
     req.resume(); // no body is read; drain any
     const owner = ownerOf(res);
-    const record = await load(res, req.params.id);
+    const record = await load(res, idOf(req));
     if (record.response['background'] !== true) {
       throw new InvalidRequestError('Only responses created with background set to true can be cancelled.', { param: null, code: 'invalid_request' });
     }
-    const result = await stored.store.cancel(owner, req.params.id);
-    if (result.kind === 'not_found') throw notFound(req.params.id);
-    if (result.kind === 'cancelled') stored.runs.abortLocal(req.params.id);
+    const result = await stored.store.cancel(owner, idOf(req));
+    if (result.kind === 'not_found') throw notFound(idOf(req));
+    if (result.kind === 'cancelled') stored.runs.abortLocal(idOf(req));
     // A response that finished before the cancel arrived is returned as it is.
     res.json(result.record.response);
   });
@@ -140,6 +140,10 @@ function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.output<T>
   const issue = result.error.issues[0];
   const param = String(issue?.path[0] ?? 'query');
   throw new InvalidRequestError(`Invalid '${param}': ${issue?.message ?? 'invalid value'}.`, { param, code: 'invalid_value' });
+}
+
+function idOf(req: Request): string {
+  return String(req.params['id']);
 }
 
 function notFound(id: string): NotFoundError {
