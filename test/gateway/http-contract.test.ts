@@ -108,7 +108,7 @@ describe('model catalogue', () => {
   it('serves the backend list with every field the backend sent', async () => {
     await modelsLoaded();
     const response = await fetch(`${setup.gateway.baseURL}/models`, { headers: { authorization: `Bearer ${E2E_API_KEY}` } });
-    const body = await response.json();
+    const body = (await response.json()) as any;
     expect(body.object).toBe('list');
     const model = body.data.find((entry: { id: string }) => entry.id === MODEL);
     expect(model).toMatchObject({ id: MODEL, object: 'model', pricing: { prompt: 0.25, completion: 1 }, max_model_len: 131_072 });
@@ -119,7 +119,7 @@ describe('model catalogue', () => {
     await modelsLoaded();
     const response = await fetch(`${setup.gateway.baseURL}/models/${encodeURIComponent(MODEL.toLowerCase())}`, { headers: { authorization: `Bearer ${E2E_API_KEY}` } });
     expect(response.status).toBe(200);
-    expect((await response.json()).id).toBe(MODEL);
+    expect(((await response.json()) as any).id).toBe(MODEL);
   });
 
   it('sends the backend its exact model id when the client used other casing', async () => {
@@ -148,7 +148,7 @@ describe('health and readiness', () => {
     expect(await health.json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${setup.gateway.url}/ready`);
     expect(ready.status).toBe(200);
-    expect((await ready.json()).mode).toBe('embedded');
+    expect(((await ready.json()) as any).mode).toBe('embedded');
   });
 
   it('returns the client’s x-request-id', async () => {

@@ -95,6 +95,18 @@ describe('background runs', () => {
     expect(await store.readStatus(OWNER, 'resp_bg')).toBe('cancelled');
   });
 
+  it('stops a run whose response was deleted elsewhere, without re-creating it', async () => {
+    const store = createMemoryResponseStore({ maxEntries: 10, ttlSeconds: 60 });
+    const runs = createBackgroundRuns({ store, now: () => 2, cancelPollMs: 10 });
+    const backend = gatedExecution('resp_bg');
+    const run = await runs.start({ owner: OWNER, queued: queuedResponse('resp_bg'), inputItems: [], ancestorIds: [], execute: backend.execute, log });
+    await waitFor(backend.waiting);
+    await store.delete(OWNER, 'resp_bg');
+    await run.finished;
+    expect(backend.sawAbort()).toBe(true);
+    expect(await store.get(OWNER, 'resp_bg')).toBeNull();
+  });
+
   it('stores a run whose backend call fails as failed, with the error code and message', async () => {
     const store = createMemoryResponseStore({ maxEntries: 10, ttlSeconds: 60 });
     const runs = createBackgroundRuns({ store, now: () => 7 });

@@ -288,6 +288,38 @@ describe('stored responses across two replicas sharing Redis', () => {
     expect((await call(replicaB, 'POST', `/responses/${String(foreground.body['id'])}/cancel`)).status).toBe(400);
   });
 
+  it('works with the openai SDK’s retrieve, inputItems.list (auto-paginated), cancel, delete, inputTokens.count and compact', async () => {
+    const clientA = new OpenAI({ baseURL: replicaA.baseURL, apiKey: KEY_A, maxRetries: 0 });
+    const clientB = new OpenAI({ baseURL: replicaB.baseURL, apiKey: KEY_A, maxRetries: 0 });
+    backend.enqueue(textAnswer('Listed.'));
+    const input = Array.from({ length: 25 }, (_, index) => ({ role: 'user' as const, content: `line ${index}` }));
+    const created = await clientA.responses.create({ model: DEFAULT_MODEL_ID, input });
+    const retrieved = await clientB.responses.retrieve(created.id);
+    expect(retrieved.output_text).toBe('Listed.');
+    const texts: string[] = [];
+    for await (const item of clientB.responses.inputItems.list(created.id, { limit: 10, order: 'asc' })) {
+      if (item.type === 'message') texts.push(item.content.map((part) => ('text' in part ? part.text : '')).join(''));
+    }
+    expect(texts).toEqual(input.map((entry) => entry.content));
+    const tokens = await clientB.responses.inputTokens.count({ model: DEFAULT_MODEL_ID, input: 'Hello world' });
+    expect(tokens).toEqual({ object: 'response.input_tokens', input_tokens: 9 });
+
+    backend.enqueue(textAnswer('A summary.'));
+    const compacted = await clientB.responses.compact({ model: DEFAULT_MODEL_ID, previous_response_id: created.id });
+    expect(compacted.object).toBe('response.compaction');
+    expect(compacted.output).toHaveLength(26);
+    expect(compacted.output.at(-1)?.type).toBe('compaction');
+
+    const slow = slowCountedAnswer();
+    backend.enqueue(slow.script);
+    const queued = await clientA.responses.create({ model: DEFAULT_MODEL_ID, input: 'long', background: true });
+    expect(queued.status).toBe('queued');
+    const cancelled = await clientB.responses.cancel(queued.id);
+    expect(cancelled.status).toBe('cancelled');
+    await clientA.responses.delete(created.id);
+    await expect(clientB.responses.retrieve(created.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
   it('lets the Agents SDK continue a conversation with previousResponseId on another replica', async () => {
     backend.enqueue(textAnswer('Nice to meet you, Ada.'), textAnswer('Your name is Ada.'));
     const agentOn = (gateway: StartedGateway) =>

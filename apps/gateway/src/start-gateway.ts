@@ -10,6 +10,7 @@ import { createRequestPathRedis, createSubscriberRedis, isRedisReady } from '@rg
 import { createGatewayMetrics } from '@rgw/observability';
 import { createUpstreamClient } from '@rgw/upstream';
 import { createGatewayApp } from './create-gateway-app.ts';
+import { createConnectionDrainer } from './http/create-connection-drainer.ts';
 import { createId } from './create-id.ts';
 import type { GatewayDependencies } from './gateway-dependencies.ts';
 import { createReasoningSealer } from './security/create-reasoning-sealer.ts';
@@ -116,6 +117,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     },
     app,
   );
+  const drainer = createConnectionDrainer(server);
   server.listen(config.PORT, config.HOST);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -127,12 +129,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     port,
     async stop(graceMs) {
       draining = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
+      // Not server.close(): see create-connection-drainer.ts (no 502s behind a pooling proxy).
+      const closed = drainer.drain();
       const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
       if ((await Promise.race([closed, deadline])) === 'timeout') {
         logger.warn('grace period over: closing remaining connections');
-        server.closeAllConnections();
+        drainer.closeAll();
       }
       await Promise.allSettled([catalog.close(), breaker.close(), upstream.close()]);
       redis?.disconnect();

@@ -61,6 +61,22 @@ describe('worker', () => {
     await until(async () => JSON.stringify(await publishedIds()) === '["org/model-b"]');
   });
 
+  it('runs each scheduled refresh on one worker only when several workers run', async () => {
+    worker = await startWorker({ config: config(), logger: pino({ level: 'silent' }) });
+    const second = await startWorker({ config: config(), logger: pino({ level: 'silent' }) });
+    try {
+      await until(async () => (await publishedIds()) !== null);
+      const listings = () => backend.requests.filter((request) => request.path === '/v1/models').length;
+      const before = listings();
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      // One run per second for the pair: ~4. Each worker scheduling its own runs would give ~8.
+      expect(listings() - before).toBeGreaterThanOrEqual(3);
+      expect(listings() - before).toBeLessThanOrEqual(5);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('keeps the last list when the backend lists nothing', async () => {
     worker = await startWorker({ config: config(), logger: pino({ level: 'silent' }) });
     await until(async () => (await publishedIds()) !== null);

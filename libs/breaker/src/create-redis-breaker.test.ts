@@ -23,7 +23,7 @@ afterEach(async () => {
   }
 });
 
-async function replica(options: { openMs?: number; failureThreshold?: number; now?: () => number; probeLeaseMs?: number } = {}) {
+async function replica(options: { openMs?: number; failureThreshold?: number; now?: () => number; probeLeaseMs?: number; syncMs?: number } = {}) {
   const client = createRequestPathRedis(redisServer.url);
   const breaker = createRedisBreaker({
     redis: client,
@@ -31,10 +31,17 @@ async function replica(options: { openMs?: number; failureThreshold?: number; no
     openMs: options.openMs ?? 60_000,
     probeLeaseMs: options.probeLeaseMs ?? 10_000,
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.syncMs === undefined ? {} : { syncMs: options.syncMs }),
   });
   opened.push({ breaker, client });
-  await until(() => breaker.backend() === 'redis');
+  await until(() => breaker.backend() === 'redis', 10_000); // a client reconnecting after an earlier test's restart may be in backoff
   return { breaker, client };
+}
+
+/** EVAL + EVALSHA calls the Redis server has run (all clients). */
+async function scriptCalls(client: Redis): Promise<number> {
+  const stats = await client.info('commandstats');
+  return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0) + Number(/cmdstat_eval:calls=(\d+)/.exec(stats)?.[1] ?? 0);
 }
 
 function nextScope(): string {
@@ -55,10 +62,6 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5_
   }
 }
 
-async function evalshaCalls(client: Redis): Promise<number> {
-  const stats = await client.info('commandstats');
-  return Number(/cmdstat_evalsha:calls=(\d+)/.exec(stats)?.[1] ?? 0) + Number(/cmdstat_eval:calls=(\d+)/.exec(stats)?.[1] ?? 0);
-}
 
 describe('createRedisBreaker', () => {
   it('counts failures from several replicas together and opens for every replica', async () => {
@@ -97,14 +100,16 @@ describe('createRedisBreaker', () => {
   });
 
   it('closes for every replica when the probe succeeds, and reopens when it fails', async () => {
-    const a = await replica({ failureThreshold: 1, openMs: 300 });
-    const b = await replica({ failureThreshold: 1, openMs: 300 });
+    // Open long enough that a loaded machine still observes the reopened state before it ends.
+    const a = await replica({ failureThreshold: 1, openMs: 1_000 });
+    const b = await replica({ failureThreshold: 1, openMs: 1_000 });
     const scope = nextScope();
     await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
     await b.breaker.record(ticketOf(await b.breaker.acquire(scope)), 'failure');
     await until(() => a.breaker.snapshot().get(scope) === 'open');
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect(await a.breaker.acquire(scope)).toMatchObject({ allowed: false, state: 'open' });
+    await new Promise((resolve) => setTimeout(resolve, 1_050));
     await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'success');
     await until(() => b.breaker.snapshot().get(scope) === 'closed');
     expect(await b.breaker.acquire(scope)).toMatchObject({ allowed: true, probe: false });
@@ -122,11 +127,16 @@ describe('createRedisBreaker', () => {
   });
 
   it('makes no Redis call to admit a request to a closed scope', async () => {
-    const a = await replica();
+    const a = await replica({ syncMs: 3_600_000 }); // no periodic resync during the count
     const scope = nextScope();
-    const before = await evalshaCalls(a.client);
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure'); // one call: counted in Redis
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'success'); // one call: resets the count
+    await new Promise((resolve) => setTimeout(resolve, 200)); // start-up resyncs are over
+    const before = await scriptCalls(a.client);
     for (let i = 0; i < 50; i += 1) await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'success');
-    expect((await evalshaCalls(a.client)) - before).toBe(0);
+    expect((await scriptCalls(a.client)) - before).toBe(0);
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
+    expect((await scriptCalls(a.client)) - before).toBe(1); // the counter does see breaker calls
   });
 
   it('ignores a failure reported for a call admitted before the breaker closed again', async () => {
@@ -149,16 +159,19 @@ describe('createRedisBreaker when Redis fails', () => {
     await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
     await until(() => a.breaker.snapshot().get(scope) === 'open');
     await redisServer.kill();
-    const started = performance.now();
-    const admission = await a.breaker.acquire(scope);
-    expect(performance.now() - started).toBeLessThan(50);
-    expect(a.breaker.backend()).toBe('local');
-    expect(admission).toMatchObject({ allowed: true }); // fail open: the local breaker saw no failures
-    await a.breaker.record(ticketOf(admission), 'failure');
-    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
-    expect(await a.breaker.acquire(scope)).toMatchObject({ allowed: false, state: 'open' }); // local breaker tripped
-    await redisServer.restart();
-    await until(() => a.breaker.backend() === 'redis');
+    try {
+      await until(() => a.breaker.backend() === 'local'); // the client saw the connection drop
+      const started = performance.now();
+      const admission = await a.breaker.acquire(scope);
+      expect(performance.now() - started).toBeLessThan(50);
+      expect(admission).toMatchObject({ allowed: true }); // fail open: the local breaker saw no failures
+      await a.breaker.record(ticketOf(admission), 'failure');
+      await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
+      expect(await a.breaker.acquire(scope)).toMatchObject({ allowed: false, state: 'open' }); // local breaker tripped
+    } finally {
+      await redisServer.restart();
+    }
+    await until(() => a.breaker.backend() === 'redis', 10_000);
     await until(() => a.breaker.snapshot().get(scope) !== 'open');
     expect(await a.breaker.acquire(scope)).toMatchObject({ allowed: true }); // Redis (empty) decides again
   });
@@ -167,7 +180,7 @@ describe('createRedisBreaker when Redis fails', () => {
     const client = createRequestPathRedis(redisServer.url);
     const subscriber = createSubscriberRedis(redisServer.url);
     const breaker = createRedisBreaker({ redis: client, subscriber, failureThreshold: 3, openMs: 1_000 });
-    await until(() => breaker.backend() === 'redis');
+    await until(() => breaker.backend() === 'redis', 10_000);
     await redisServer.kill();
     try {
       const started = performance.now();

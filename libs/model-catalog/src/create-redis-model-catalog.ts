@@ -83,6 +83,11 @@ export function createRedisModelCatalog(options: RedisModelCatalogOptions): Mode
     const token = randomUUID();
     if ((await redis.set(modelKeys.lock, token, 'PX', LOCK_MS, 'NX')) !== 'OK') return; // another replica refreshes
     try {
+      // Another replica may have refreshed between our freshness check and taking the lock.
+      if ((await redis.pttl(modelKeys.fresh)) > 0) {
+        await loadFromRedis();
+        return;
+      }
       const models = await listWithTimeout();
       if (models.length === 0) throw new Error('backend listed no models');
       await publishModelSnapshot(redis, models, { freshMs: staleAfterMs, now });

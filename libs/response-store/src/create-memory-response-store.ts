@@ -65,7 +65,7 @@ export function createMemoryResponseStore(options: MemoryResponseStoreOptions): 
   return {
     async save(owner, record, saveOptions = {}) {
       const existing = read(owner, record.response.id);
-      if (saveOptions.unlessCancelled && existing?.record.response.status === 'cancelled') return 'cancelled';
+      if (saveOptions.unlessCancelled && (existing === undefined || existing.record.response.status === 'cancelled')) return 'cancelled';
       const itemIds = itemIdsOf(record);
       if (existing) remove(owner, record.response.id);
       entries.set(keyOf(owner, record.response.id), {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildConversationItems } from './build-conversation-items.ts';
-import { createApiKeyHasher } from './hash-api-key.ts';
+import { createApiKeyHasher } from './create-api-key-hasher.ts';
 import { normalizeInputItems } from './normalize-input-items.ts';
 import { paginateInputItems } from './paginate-input-items.ts';
 import type { StoredItem, StoredResponseRecord } from './response-store.ts';

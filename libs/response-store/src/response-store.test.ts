@@ -99,6 +99,13 @@ describe.each(implementations)('%s response store', (_name, create) => {
     expect((await store.cancel(ALICE, 'resp_bg')).kind).toBe('cancelled');
   });
 
+  it('refuses a runner’s conditional save once the response was deleted, instead of re-creating it', async () => {
+    await store.save(ALICE, record('resp_bg', { status: 'in_progress' }));
+    await store.delete(ALICE, 'resp_bg');
+    expect(await store.save(ALICE, record('resp_bg', { status: 'completed' }), { unlessCancelled: true })).toBe('cancelled');
+    expect(await store.get(ALICE, 'resp_bg')).toBeNull();
+  });
+
   it('leaves a finished response as it is when asked to cancel it, and knows no foreign id', async () => {
     await store.save(ALICE, record('resp_done'));
     const result = await store.cancel(ALICE, 'resp_done');

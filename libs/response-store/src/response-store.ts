@@ -33,6 +33,7 @@ export interface StoredResponseRecord {
 /** Statuses a background run can still leave; only these can be cancelled. */
 export const CANCELLABLE_STATUSES: ReadonlySet<string> = new Set(['queued', 'in_progress']);
 
+/** `cancelled`: a conditional save was refused (the response was cancelled or deleted). */
 export type SaveResult = 'saved' | 'cancelled';
 
 export type CancelResult =
@@ -44,8 +45,9 @@ export type CancelResult =
 
 export interface SaveOptions {
   /**
-   * Refuse the write when the stored response was cancelled meanwhile (a background run's
-   * progress and final writes), so a cancel on another replica is never overwritten.
+   * A background run's progress and final writes: refused (result `cancelled`) when the stored
+   * response was cancelled or deleted meanwhile, possibly on another replica, so a run never
+   * overwrites a cancel nor re-creates a deleted response.
    */
   readonly unlessCancelled?: boolean;
 }

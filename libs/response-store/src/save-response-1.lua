@@ -3,10 +3,14 @@
 -- ARGV[1]  the response status (queued, in_progress, completed, failed, incomplete, cancelled)
 -- ARGV[2]  body: JSON {response, inputItems, ancestorIds}
 -- ARGV[3]  TTL in seconds, applied when the record is created (a later save keeps the first deadline)
--- ARGV[4]  '1': refuse when the stored status is 'cancelled' (a background run's writes), else '0'
--- Returns: the record's remaining TTL in seconds (>= 1) when saved; 0 when refused because cancelled.
-if ARGV[4] == '1' and redis.call('HGET', KEYS[1], 'status') == 'cancelled' then
-  return 0
+-- ARGV[4]  '1': a background run's update: refuse when the record is 'cancelled' or gone (deleted
+--          or expired; a run never re-creates what DELETE removed), else '0'
+-- Returns: the record's remaining TTL in seconds (>= 1) when saved; 0 when refused.
+if ARGV[4] == '1' then
+  local status = redis.call('HGET', KEYS[1], 'status')
+  if not status or status == 'cancelled' then
+    return 0
+  end
 end
 local existed = redis.call('EXISTS', KEYS[1])
 redis.call('HSET', KEYS[1], 'status', ARGV[1], 'body', ARGV[2])

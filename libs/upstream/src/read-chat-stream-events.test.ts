@@ -30,7 +30,7 @@ async function collect(events: AsyncIterable<ChatStreamEvent>): Promise<ChatStre
 }
 
 function textOf(events: readonly ChatStreamEvent[]): string {
-  return events.map((event) => (event.type === 'chunk' ? (event.chunk.choices[0]?.delta?.content ?? '') : '')).join('');
+  return events.map((event) => (event.type === 'chunk' ? (event.chunk.choices?.[0]?.delta?.content ?? '') : '')).join('');
 }
 
 describe('readChatStreamEvents', () => {

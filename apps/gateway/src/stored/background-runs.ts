@@ -76,7 +76,8 @@ export function createBackgroundRuns(options: BackgroundRunsOptions): Background
     const poll = setInterval(() => {
       store.readStatus(spec.owner, spec.queued.id).then(
         (status) => {
-          if (status === 'cancelled') abort.abort('cancelled' satisfies AbortReason);
+          // Gone (deleted on another replica) stops the run as a cancel does.
+          if (status === 'cancelled' || status === null) abort.abort('cancelled' satisfies AbortReason);
         },
         () => undefined, // the store is down: keep running; the final write will tell
       );
