@@ -116,13 +116,13 @@ function resultTables(summary: BenchSummary): string[] {
     const micros = field(summary.chunkCpu, name, 'cpuMicrosPerChunk');
     lines.push(row([name === 'direct' ? 'backend itself (reference)' : TARGET_LABELS[name], fixed(micros, 1), name === 'direct' ? '–' : fixed(micros / field(summary.chunkCpu, 'proxy', 'cpuMicrosPerChunk')), fixed(field(summary.chunkCpu, name, 'bytesPerStream'), 0)]));
   }
-  lines.push('', `### ${summary.settings['openStreams']} concurrent open streams (${summary.settings['openStreamChunks']} chunks, one every 200 ms)`, '');
+  lines.push('', `### ${summary.settings['openStreams']} concurrent open streams (${summary.settings['openStreamChunks']} chunks, one every 200 ms; hops freshly started)`, '');
   lines.push(row(['target', 'RSS before MB', 'peak RSS MB', 'completed', 'failed']), row(['---', '---:', '---:', '---:', '---:']));
   for (const name of ORDER) {
     const open = summary.openStreams[name];
     if (open) lines.push(row([TARGET_LABELS[name], fixed(open.startRssMb, 0), fixed(open.peakRssMb, 0), open.completed, open.failed]));
   }
-  lines.push('', '### Memory over the leak check (half non-streaming, half 16-chunk streams, 32 connections)', '');
+  lines.push('', '### Memory over the leak check (three non-streaming requests to one 16-chunk stream, 32 connections)', '');
   lines.push(row(['target', 'requests', 'RSS MB at each checkpoint', 'heap used MB at each checkpoint', 'growth after first block MB', 'failed']), row(['---', '---:', '---', '---', '---:', '---:']));
   for (const name of ORDER) {
     const leak = summary.leak[name];
@@ -140,14 +140,17 @@ function beforeAfterTable(before: BenchSummary, after: BenchSummary): string[] {
   for (const name of ORDER) both(`non-streaming requests/s, ${TARGET_LABELS[name]}`, (s) => fixed(field(s.throughput, name, 'requestsPerSecond'), 0));
   both('gateway embedded ÷ bare proxy', (s) => fixed(field(s.throughput, 'embedded', 'requestsPerSecond') / field(s.throughput, 'proxy', 'requestsPerSecond')));
   both('gateway + Redis ÷ bare proxy', (s) => fixed(field(s.throughput, 'cluster', 'requestsPerSecond') / field(s.throughput, 'proxy', 'requestsPerSecond')));
-  both('gateway CPU µs per non-streaming request', (s) => fixed(field(s.throughput, 'embedded', 'hopCpuMicrosPerRequest'), 0));
-  both('16-chunk streams/s, gateway embedded', (s) => fixed(field(s.streaming, 'embedded', 'requestsPerSecond'), 0));
+  both('hop CPU µs per non-streaming request, bare proxy', (s) => fixed(field(s.throughput, 'proxy', 'hopCpuMicrosPerRequest'), 0));
+  both('hop CPU µs per non-streaming request, gateway embedded', (s) => fixed(field(s.throughput, 'embedded', 'hopCpuMicrosPerRequest'), 0));
+  both('hop CPU per non-streaming request, gateway ÷ bare proxy', (s) => fixed(field(s.throughput, 'embedded', 'hopCpuMicrosPerRequest') / field(s.throughput, 'proxy', 'hopCpuMicrosPerRequest')));
+  both('16-chunk streams/s, gateway embedded ÷ bare proxy', (s) => fixed(field(s.streaming, 'embedded', 'requestsPerSecond') / field(s.streaming, 'proxy', 'requestsPerSecond')));
+  both('hop CPU per 16-chunk stream, gateway ÷ bare proxy', (s) => fixed(field(s.streaming, 'embedded', 'hopCpuMicrosPerRequest') / field(s.streaming, 'proxy', 'hopCpuMicrosPerRequest')));
   both('added p50 latency ms, embedded', (s) => fixed(field(s.latency, 'embedded', 'p50Ms') - field(s.latency, 'direct', 'p50Ms'), 3));
   both('added p50 latency ms, with Redis', (s) => fixed(field(s.latency, 'cluster', 'p50Ms') - field(s.latency, 'direct', 'p50Ms'), 3));
   both('added p50 time to first token ms, embedded', (s) => fixed(field(s.ttft, 'embedded', 'p50Ms') - field(s.ttft, 'direct', 'p50Ms'), 3));
   both('CPU µs per streamed chunk, gateway', (s) => fixed(field(s.chunkCpu, 'embedded', 'cpuMicrosPerChunk'), 1));
   both('CPU per streamed chunk, gateway ÷ bare proxy', (s) => fixed(field(s.chunkCpu, 'embedded', 'cpuMicrosPerChunk') / field(s.chunkCpu, 'proxy', 'cpuMicrosPerChunk')));
-  both('peak RSS MB, 1,000 open streams, embedded', (s) => fixed(s.openStreams.embedded?.peakRssMb ?? Number.NaN, 0));
+  both('peak RSS MB, 1,000 open streams, embedded (see the note on the memory phases)', (s) => fixed(s.openStreams.embedded?.peakRssMb ?? Number.NaN, 0));
   both('RSS growth MB over the leak check, embedded', (s) => fixed(leakGrowthMb(s.leak.embedded), 1));
   return lines;
 }
@@ -167,7 +170,7 @@ export function renderBenchmarksDoc(summary: BenchSummary, before: BenchSummary 
     '## Reproduce',
     '',
     '```sh',
-    'npm run bench                # full run, about 7 minutes; rewrites this file',
+    'npm run bench                # full run, 6–9 minutes; rewrites this file',
     'npm run bench -- --quick     # 1-minute smoke run; prints the JSON summary only',
     'npm run bench -- --pin       # hop under test on CPU 1, backend and load generator on CPU 0',
     '```',
@@ -190,6 +193,8 @@ export function renderBenchmarksDoc(summary: BenchSummary, before: BenchSummary 
     '  latency histogram has whole-millisecond resolution); small undici clients (`test/bench/load-clients.ts`) for the',
     '  fixed-rate latency (microseconds), time to first token and the many-open-streams test. Direct and proxy are sent a',
     '  Chat Completions request, the gateways the equivalent Responses request (`input: "Say hello."`).',
+    '- The memory phases (open streams, then the leak check) run on freshly started hops, so they measure what',
+    '  streams and requests cost rather than what the throughput phases left in the heap.',
     '- CPU is read from `/proc/<pid>/stat` (user + system, all threads) before and after each phase; RSS from',
     '  `/proc/<pid>/status`, sampled every 100 ms; heap used from the gateway\'s own `/metrics`.',
     '',

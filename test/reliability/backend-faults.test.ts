@@ -1,4 +1,7 @@
+import fc from 'fast-check';
+import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { assertValidResponsesEventSequence } from '../../libs/responses/src/test-support/assert-valid-responses-event-sequence.ts';
 import {
   DEFAULT_MODEL_ID,
   done,
@@ -266,4 +269,47 @@ describe('streams that never send [DONE]', () => {
     expect(['response.completed', 'response.failed']).toContain(answer.events.at(-1)?.type);
     expect(answer.elapsedMs).toBeLessThan(TIMEOUT_MS + 2_000);
   });
+});
+
+describe('any mix of backend behaviour (property)', () => {
+  it('every request ends in a valid Responses stream or JSON, or an error envelope: never a 500, a hang or a stream without its terminal event', async () => {
+    const step = fc.oneof(
+      { weight: 6, arbitrary: fc.string({ maxLength: 12 }).map((text) => ({ kind: 'delta', delta: { content: text } }) as const) },
+      { weight: 2, arbitrary: fc.string({ maxLength: 12 }).map((text) => ({ kind: 'delta', delta: { reasoning_content: text } }) as const) },
+      { weight: 1, arbitrary: fc.constantFrom('stop', 'length', 'tool_calls', 'content_filter', 'weird').map((reason) => finishChunk(reason)) },
+      { weight: 1, arbitrary: fc.constant(usageChunk({ prompt: 3, completion: 4 })) },
+      { weight: 1, arbitrary: fc.constantFrom('data: {oops\n\n', ': ping\n\n', 'data: {"choices":[]}\n\n', 'event: x\n\n').map((text) => ({ kind: 'raw', text }) as const) },
+      { weight: 1, arbitrary: fc.constant({ kind: 'error', error: { message: 'mid-stream failure' } } as const) },
+    );
+    const script = fc.oneof(
+      { weight: 6, arbitrary: fc.record({ steps: fc.array(step, { maxLength: 12 }).map((steps) => [roleChunk(), ...steps]), end: fc.constantFrom('done', 'close', 'cut') }) },
+      { weight: 2, arbitrary: fc.constantFrom(400, 401, 404, 413, 422, 429, 500, 502, 503).map((status) => ({ status })) },
+    );
+    await fc.assert(
+      fc.asyncProperty(script, fc.boolean(), fc.constantFrom(undefined, undefined, 61), async (chosen, stream, piece) => {
+        backend.reset();
+        const built =
+          'status' in chosen
+            ? httpError(chosen.status, { message: `scripted ${chosen.status}` })
+            : {
+                steps: chosen.end === 'done' ? [...chosen.steps, done()] : chosen.steps,
+                ...(chosen.end === 'cut' ? { cutAfterSteps: chosen.steps.length } : {}),
+                ...(piece === undefined ? {} : { writeBytesPerPiece: piece }),
+              };
+        // Retried statuses get the same answer again.
+        backend.setHandler(() => built);
+        const answer = await post(gateway, { stream });
+        expect(answer.status).not.toBe(500);
+        expect(answer.elapsedMs).toBeLessThan(TIMEOUT_MS + 3_000);
+        if (answer.status !== 200) {
+          const nullableString = expect.toSatisfy((value: unknown) => value === null || typeof value === 'string');
+          expect(answer.json).toEqual({ error: { message: expect.any(String), type: expect.any(String), param: nullableString, code: nullableString } });
+          return;
+        }
+        if (stream) assertValidResponsesEventSequence(answer.events as unknown as ResponseStreamEvent[]);
+        else expect(['completed', 'incomplete']).toContain(answer.json.status);
+      }),
+      { numRuns: 50 },
+    );
+  }, 60_000);
 });

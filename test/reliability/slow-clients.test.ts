@@ -114,6 +114,21 @@ describe('clients that stop reading or go away', () => {
     await waitFor(() => backend.openSockets() === 0, 2_000, 'the backend socket to be released');
   });
 
+  it('a client that gives up on a non-streamed request aborts the backend request too', async () => {
+    const controller = new AbortController();
+    const pending = fetch(`${gateway.baseURL}/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: FIREHOSE_MODEL, input: 'go', stream: false }),
+      signal: controller.signal,
+    }).catch((error: unknown) => error);
+    await waitFor(() => backend.openRequests() === 1, 2_000, 'the backend request to start');
+    controller.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    await waitFor(() => backend.openRequests() === 0, 2_000, 'the backend request to be aborted');
+    await waitFor(() => backend.openSockets() === 0, 2_000, 'the backend socket to be released');
+  });
+
   it('a hundred clients that disconnect at once leave no backend request open', async () => {
     const controllers = Array.from({ length: 100 }, () => new AbortController());
     await Promise.all(

@@ -2,6 +2,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_ID, type ScriptedBackend, startScriptedBackend, textAnswer } from '../support/scripted-backend.ts';
 import { type InProcessGateway, startInProcessGateway } from '../reliability/support/in-process-gateway.ts';
+import { startRedis, type TestRedis } from '../support/redis-server.ts';
 
 let backend: ScriptedBackend;
 let gateway: InProcessGateway;
@@ -62,5 +63,50 @@ describe('per-key rate limit (RATE_LIMIT_REQUESTS_PER_MINUTE)', () => {
   it('never reports the key: limiter state and logs carry only its hash', async () => {
     for (let i = 0; i < 5; i += 1) await (await post('sk-limited-key-five-secret')).text();
     expect(gateway.logs.join('\n')).not.toContain('sk-limited-key-five-secret');
+  });
+});
+
+describe('per-key rate limit in cluster mode', () => {
+  let redis: TestRedis;
+  let replicas: InProcessGateway[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis({ mode: 'process' });
+    replicas = await Promise.all(
+      [1, 2].map(() => startInProcessGateway({ UPSTREAM_BASE_URL: backend.url, LOG_LEVEL: 'warn', REDIS_URL: redis.url, RATE_LIMIT_REQUESTS_PER_MINUTE: '4' })),
+    );
+  });
+  afterAll(async () => {
+    await Promise.all(replicas.map((replica) => replica.stop()));
+    await redis?.stop();
+  });
+
+  async function postTo(replica: InProcessGateway, key: string): Promise<number> {
+    const response = await fetch(`${replica.baseURL}/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: DEFAULT_MODEL_ID, input: 'hi' }),
+    });
+    await response.text();
+    return response.status;
+  }
+
+  it('shares one limit per key across replicas through Redis', async () => {
+    const [one, two] = replicas as [InProcessGateway, InProcessGateway];
+    const statuses = [];
+    for (const replica of [one, two, one, two, one, two]) statuses.push(await postTo(replica, 'sk-cluster-limited'));
+    expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+  });
+
+  it('keeps limiting, per replica, while Redis is down', async () => {
+    const [one] = replicas as [InProcessGateway, InProcessGateway];
+    await redis.kill();
+    try {
+      const statuses = [];
+      for (let i = 0; i < 6; i += 1) statuses.push(await postTo(one, 'sk-cluster-limited-outage'));
+      expect(statuses).toEqual([200, 200, 200, 200, 429, 429]);
+    } finally {
+      await redis.restart();
+    }
   });
 });

@@ -5,6 +5,8 @@ import type { ResponseContext } from './converter-contract.ts';
 interface EchoedTool {
   readonly type: string;
   readonly strict?: boolean | null | undefined;
+  readonly description?: string | null | undefined;
+  readonly parameters?: unknown;
   readonly tools?: readonly EchoedTool[] | null | undefined;
 }
 
@@ -44,8 +46,8 @@ type Defined<Key extends keyof Response> = Exclude<Response[Key], undefined>;
 /** Wire fields the SDK's `Response` type does not declare but real servers send (responses-api.md §3, §9.8). */
 interface WireOnlyFields {
   readonly store: boolean;
-  readonly presence_penalty: number | null;
-  readonly frequency_penalty: number | null;
+  readonly presence_penalty: number;
+  readonly frequency_penalty: number;
   /** `null` until the terminal event; the SDK type only allows it absent. */
   readonly usage: ResponseUsage | null;
   /** Deprecated but echoed; `null` when unset, which the SDK type does not allow. */
@@ -54,7 +56,8 @@ interface WireOnlyFields {
 
 /**
  * The Response as `response.created` announces it: every request field echoed, `null` where the client
- * left it unset (the Open Responses suite validates that, §11.1), `status: in_progress`, no output, no usage.
+ * left it unset (the Open Responses suite validates that, §11.1) except the sampling numbers, which carry
+ * OpenAI's defaults; `status: in_progress`, no output, no usage.
  * `output_text` is deliberately absent: it is an SDK-computed convenience, never on the wire.
  */
 export function buildResponseSkeleton(context: ResponseContext): Response {
@@ -82,11 +85,13 @@ export function buildResponseSkeleton(context: ResponseContext): Response {
     // We serve every request at the backend's one tier.
     service_tier: (request.service_tier ?? 'default') as Defined<'service_tier'>,
     store: request.store ?? true,
-    temperature: request.temperature ?? null,
-    top_p: request.top_p ?? null,
-    top_logprobs: request.top_logprobs ?? null,
-    presence_penalty: request.presence_penalty ?? null,
-    frequency_penalty: request.frequency_penalty ?? null,
+    // Unset sampling fields echo OpenAI's defaults as numbers, as its live API does (responses-api.md §3
+    // example): the Open Responses suite rejects null here (§11.1) although the SDK type allows it.
+    temperature: request.temperature ?? 1,
+    top_p: request.top_p ?? 1,
+    top_logprobs: request.top_logprobs ?? 0,
+    presence_penalty: request.presence_penalty ?? 0,
+    frequency_penalty: request.frequency_penalty ?? 0,
     text: { ...request.text, format: request.text?.format ?? { type: 'text' } } as Defined<'text'>,
     tool_choice: (request.tool_choice ?? 'auto') as Defined<'tool_choice'>,
     tools: (request.tools ?? []).map(fillToolDefaults) as Tool[],
@@ -108,9 +113,15 @@ export function isReasoningSummaryRequested(context: ResponseContext): boolean {
   return Boolean(request.reasoning?.summary ?? request.reasoning?.generate_summary);
 }
 
-/** Echoed tools carry `strict` filled in, as OpenAI echoes them (defaults to true for functions). */
+/**
+ * Echoed tools carry `strict` filled in, as OpenAI echoes them (defaults to true for functions), and
+ * `description`/`parameters` as `null` when the client left them out (the SDK's `FunctionTool` requires
+ * `parameters`; the Open Responses suite requires both, nullable).
+ */
 function fillToolDefaults(tool: EchoedTool): EchoedTool {
-  if (tool.type === 'function') return { ...tool, strict: tool.strict ?? true };
+  if (tool.type === 'function') {
+    return { ...tool, description: tool.description ?? null, parameters: tool.parameters ?? null, strict: tool.strict ?? true };
+  }
   if (tool.type === 'namespace' && tool.tools) return { ...tool, tools: tool.tools.map(fillToolDefaults) };
   return tool;
 }

@@ -56,7 +56,7 @@ describe('convertChatStreamToResponsesEvents', () => {
       usage: null,
       instructions: 'Be brief.',
       temperature: 0.2,
-      top_p: null,
+      top_p: 1,
       max_output_tokens: null,
       previous_response_id: null,
       reasoning: null,

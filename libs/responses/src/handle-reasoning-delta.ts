@@ -55,7 +55,8 @@ export function closeReasoning(state: StreamState, item: OpenReasoning, status: 
     summary: state.summaryRequested ? [{ type: 'summary_text', text }] : [],
     content: [{ type: 'reasoning_text', text }],
     // Opaque to clients; lets a stateless client (Codex, store:false) hand the reasoning back next turn.
-    encrypted_content: state.context.sealReasoning ? state.context.sealReasoning(text) : null,
+    // Left out, not null, when not sealed: the Open Responses schema allows absent but not null.
+    ...(state.context.sealReasoning ? { encrypted_content: state.context.sealReasoning(text) } : {}),
     status,
   };
   emit(state, { type: 'response.output_item.done', output_index: item.outputIndex, item: final });

@@ -14,7 +14,7 @@ export function securityHeaders(corsOrigins: string | undefined): RequestHandler
     if (origin && allowed.has(origin)) {
       res.setHeader('access-control-allow-origin', origin);
       res.setHeader('vary', 'Origin');
-      res.setHeader('access-control-expose-headers', 'x-request-id, retry-after, retry-after-ms');
+      res.setHeader('access-control-expose-headers', 'x-request-id, retry-after, retry-after-ms, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests');
       if (req.method === 'OPTIONS') {
         res.setHeader('access-control-allow-methods', 'GET, POST, DELETE, OPTIONS');
         res.setHeader('access-control-allow-headers', String(req.headers['access-control-request-headers'] ?? 'authorization, content-type'));

@@ -15,6 +15,15 @@ export function encodeSseEvent(event: { readonly type: string }): string {
  */
 export async function writeSseEvent(res: ServerResponse, event: { readonly type: string }): Promise<void> {
   if (res.destroyed) return;
+  // The events of one burst (a stream opens and closes with 4–5 at once) leave in one socket write:
+  // corked until the microtasks that produce them are done. A syscall per event was the main cost of
+  // a short stream (docs/benchmarks.md). The socket is corked, not `res`: Node 24's
+  // ServerResponse.end() while corked sends the chunked terminator before the corked events.
+  const socket = res.socket;
+  if (socket && socket.writableCorked === 0) {
+    socket.cork();
+    process.nextTick(() => socket.uncork());
+  }
   if (res.write(encodeSseEvent(event))) return;
   await new Promise<void>((resolve) => {
     const done = () => {
