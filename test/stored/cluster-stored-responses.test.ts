@@ -24,7 +24,6 @@ import {
 import { type StartedGateway, startGateway } from '../support/start-gateway.ts';
 import { chatContentText } from '../support/use-gateway-with-backend.ts';
 
-const H6 = process.env['H6_GATEWAY_CWD'] ? { cwd: process.env['H6_GATEWAY_CWD'] } : {}; // TEMP-H6
 const KEY_A = 'sk-stored-owner-a';
 const KEY_B = 'sk-stored-owner-b';
 const SHARED_SECRET = 'shared-reasoning-key-0123456789abcdef';
@@ -38,7 +37,7 @@ beforeAll(async () => {
   setTracingDisabled(true);
   [redis, backend] = await Promise.all([startRedis({ mode: 'process' }), startScriptedBackend()]);
   const env = { UPSTREAM_BASE_URL: backend.url, REDIS_URL: redis.url, REASONING_ENCRYPTION_KEY: SHARED_SECRET, UPSTREAM_MAX_RETRIES: '0' };
-  [replicaA, replicaB] = await Promise.all([startGateway({ env, ...H6 }), startGateway({ env, ...H6 })]);
+  [replicaA, replicaB] = await Promise.all([startGateway({ env }), startGateway({ env })]);
 });
 afterAll(async () => {
   await Promise.all([replicaA?.stop(), replicaB?.stop()]);

@@ -13,7 +13,7 @@ let gateway: StartedGateway;
 
 beforeAll(async () => {
   backend = await startScriptedBackend();
-  gateway = await startGateway({ env: { UPSTREAM_BASE_URL: backend.url, RESPONSES_TTL_SECONDS: '1' }, ...(process.env['H6_GATEWAY_CWD'] ? { cwd: process.env['H6_GATEWAY_CWD'] } : {}) }); // TEMP-H6
+  gateway = await startGateway({ env: { UPSTREAM_BASE_URL: backend.url, RESPONSES_TTL_SECONDS: '1' } });
 });
 afterAll(async () => {
   await gateway?.stop();

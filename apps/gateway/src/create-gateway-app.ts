@@ -9,9 +9,10 @@ import { health, metrics, ready } from './routes/health-routes.ts';
 import { listModels, retrieveModel } from './routes/models-routes.ts';
 import { serveResponses } from './responses/serve-responses.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { STORED_RESPONSE_ROUTES, registerStoredResponseRoutes } from './stored/stored-response-routes.ts';
 
 /** Route templates, for metric labels of requests express has not matched yet. */
-const GATEWAY_ROUTES = ['/v1/responses', '/v1/models', '/v1/models/:id', '/ready'];
+const GATEWAY_ROUTES = ['/v1/responses', ...STORED_RESPONSE_ROUTES, '/v1/models', '/v1/models/:id', '/ready'];
 
 /** The express app: routes and middleware only; all I/O arrives through `deps`. */
 export function createGatewayApp(deps: GatewayDependencies, extraRoutes?: (app: Express) => void): Express {
@@ -37,6 +38,7 @@ export function createGatewayApp(deps: GatewayDependencies, extraRoutes?: (app: 
   app.post('/v1/responses', auth, serveResponses(deps));
   app.get('/v1/models', auth, listModels(deps.catalog));
   app.get('/v1/models/:id', auth, retrieveModel(deps.catalog));
+  if (deps.stored) registerStoredResponseRoutes(app, deps, deps.stored, auth);
   extraRoutes?.(app);
 
   app.use(renderNotFound() as RequestHandler);

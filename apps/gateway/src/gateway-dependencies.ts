@@ -5,6 +5,7 @@ import type { ModelCatalog } from '@rgw/model-catalog';
 import type { GatewayMetrics } from '@rgw/observability';
 import type { RateLimiter } from '@rgw/rate-limit';
 import type { UpstreamClient } from '@rgw/upstream';
+import type { StoredResponses } from './stored/stored-responses.ts';
 
 /** Everything the HTTP layer needs, injected by main.ts (and by tests). */
 export interface GatewayDependencies {
@@ -26,4 +27,6 @@ export interface GatewayDependencies {
   readonly unsealReasoning?: (blob: string) => string | null;
   /** Per-key request limit (cluster: the Redis limiter). Unset: an in-memory one when RATE_LIMIT_REQUESTS_PER_MINUTE > 0. */
   readonly rateLimiter?: RateLimiter;
+  /** Stored responses (store, owners, background runs). Unset: stateless (chaining is a 400). */
+  readonly stored?: StoredResponses;
 }

@@ -14,6 +14,7 @@ import { createConnectionDrainer } from './http/create-connection-drainer.ts';
 import { createId } from './create-id.ts';
 import type { GatewayDependencies } from './gateway-dependencies.ts';
 import { createReasoningSealer } from './security/create-reasoning-sealer.ts';
+import { createConfiguredStoredResponses } from './stored/create-configured-stored-responses.ts';
 import packageJson from '../../../package.json' with { type: 'json' };
 
 export interface StartGatewayOptions {
@@ -67,6 +68,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     catalog = createEmbeddedModelCatalog({ listModels, refreshMs, logger });
   }
   const sealer = createReasoningSealer(options.reasoningKey);
+  const storedResponses = createConfiguredStoredResponses(config, { redis, metrics, ownerSecret: options.reasoningKey, now: () => Math.floor(Date.now() / 1000) });
 
   breaker.onStateChange(({ scope, from, to }) => {
     logger.warn({ scope, from, to }, 'circuit breaker state changed');
@@ -103,6 +105,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     now: () => Math.floor(Date.now() / 1000),
     sealReasoning: sealer.seal,
     unsealReasoning: sealer.unseal,
+    stored: storedResponses.stored,
   };
 
   const app = createGatewayApp(deps);
@@ -129,6 +132,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     port,
     async stop(graceMs) {
       draining = true;
+      // Background runs belong to no connection: they get the same grace, in parallel.
+      const runsDrained = storedResponses.close(graceMs);
       // Not server.close(): see create-connection-drainer.ts (no 502s behind a pooling proxy).
       const closed = drainer.drain();
       const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
@@ -136,7 +141,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         logger.warn('grace period over: closing remaining connections');
         drainer.closeAll();
       }
-      await Promise.allSettled([catalog.close(), breaker.close(), upstream.close()]);
+      await Promise.allSettled([runsDrained, catalog.close(), breaker.close(), upstream.close()]);
       redis?.disconnect();
       subscriber?.disconnect();
     },

@@ -22,6 +22,7 @@ import { isClientCausedFailure, mapResponseFailure } from './map-response-failur
 import { peekFirstOutput } from './peek-first-output.ts';
 import { classifyUpstreamFailure } from './classify-upstream-failure.ts';
 import { observeResponseEvents } from './observe-response-events.ts';
+import { beginStoredTurn } from '../stored/begin-stored-turn.ts';
 
 type BreakerOutcome = 'success' | 'failure' | 'ignored';
 
@@ -30,21 +31,19 @@ export function serveResponses(deps: GatewayDependencies): RequestHandler {
   return async (req, res) => {
     const startedAt = performance.now();
     const body = await readJsonBody(req, deps.config.MAX_BODY_BYTES);
-    const request = parseResponsesRequest(body, { maxInputItems: deps.config.MAX_INPUT_ITEMS });
-    if (request.previous_response_id) {
-      throw new InvalidRequestError(`Previous response with id '${request.previous_response_id}' not found.`, {
-        param: 'previous_response_id',
-        code: 'previous_response_not_found',
-      });
-    }
+    const parsed = parseResponsesRequest(body, { maxInputItems: deps.config.MAX_INPUT_ITEMS });
 
-    if (request.conversation !== undefined && request.conversation !== null) {
+    if (parsed.conversation !== undefined && parsed.conversation !== null) {
       // Silently answering without the conversation's items would lose what the client sent.
       throw new InvalidRequestError('Conversation objects are not supported by this gateway; chain turns with previous_response_id instead.', {
         param: 'conversation',
         code: 'unsupported_parameter',
       });
     }
+    // Chain, item references and compaction expanded from the store; null = answered (background run).
+    const turn = await beginStoredTurn(deps, req, res, parsed);
+    if (turn === null) return;
+    const request = turn.request;
     const resolution = deps.catalog.resolve(request.model);
     if (resolution.kind === 'unknown') {
       const hint = resolution.suggestions.length > 0 ? ` Did you mean: ${resolution.suggestions.join(', ')}?` : '';
@@ -107,7 +106,7 @@ export function serveResponses(deps: GatewayDependencies): RequestHandler {
         if (kind && !abort.signal.aborted) deps.metrics.upstreamErrors.inc({ model: modelLabel, kind });
         throw error;
       }
-      const events = observeResponseEvents(convertChatStreamToResponsesEvents(upstreamEvents, context), {
+      const events = observeResponseEvents(turn.persist(convertChatStreamToResponsesEvents(upstreamEvents, context)), {
         metrics: deps.metrics,
         model: modelLabel,
         startedAt,

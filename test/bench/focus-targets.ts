@@ -1,0 +1,96 @@
+/**
+ * The two hardest targets, measured on their own in about a minute each, for the edit → measure loop
+ * (`npm run bench` measures everything in 6–9 minutes):
+ *
+ *   node test/bench/focus-targets.ts throughput [rounds] [seconds]   non-streamed requests/s and hop CPU µs per
+ *                                                                   request: bare proxy, gateway embedded, gateway + Redis,
+ *                                                                   interleaved, median across rounds (default 3 × 4 s)
+ *   node test/bench/focus-targets.ts open-streams [count]            peak RSS with `count` (default 1000) concurrent
+ *                                                                   open streams, freshly started hops
+ *
+ * `--no-redis` leaves the gateway + Redis target out.
+ */
+import { parseArgs } from 'node:util';
+import { FAST_MODEL, SLOW_MODEL } from './fast-backend.ts';
+import { type BenchProcess, measureCpu, measurePeakRss, readRssBytes, startBenchScript, startGatewayProcess, startRedisProcess } from './bench-processes.ts';
+import { type BenchRequest, runStreams, runThroughput } from './load-clients.ts';
+
+const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { 'no-redis': { type: 'boolean', default: false } } });
+const mode = positionals[0] ?? 'throughput';
+
+interface Hop {
+  readonly name: string;
+  readonly process: BenchProcess;
+  /** The hop's processes: CPU is summed over them (the gateway + Redis target includes redis-server). */
+  readonly pids: readonly number[];
+  readonly speaks: 'chat' | 'responses';
+}
+
+function requestFor(hop: Hop, stream: boolean, model: string, chunks = 16): BenchRequest {
+  return hop.speaks === 'chat'
+    ? { path: '/v1/chat/completions', body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Say hello.' }], ...(stream ? { stream: true, max_tokens: chunks } : {}) }) }
+    : { path: '/v1/responses', body: JSON.stringify({ model, input: 'Say hello.', ...(stream ? { stream: true, max_output_tokens: chunks } : {}) }) };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+}
+
+const started: BenchProcess[] = [];
+try {
+  const backend = await startBenchScript('backend', 'test/bench/fast-backend.ts');
+  started.push(backend);
+  const redis = flags['no-redis'] ? null : await startRedisProcess();
+  if (redis) started.push(redis);
+  const upstreamBaseUrl = `${backend.origin}/v1`;
+  const startHops = async (): Promise<Hop[]> => {
+    const proxy = await startBenchScript('proxy', 'test/bench/bare-proxy.ts', { env: { UPSTREAM_ORIGIN: backend.origin } });
+    const embedded = await startGatewayProcess({ name: 'embedded', upstreamBaseUrl, logLevel: 'info' });
+    started.push(proxy, embedded);
+    const hops: Hop[] = [
+      { name: 'bare proxy', process: proxy, pids: [proxy.pid], speaks: 'chat' },
+      { name: 'gateway, embedded', process: embedded, pids: [embedded.pid], speaks: 'responses' },
+    ];
+    if (redis) {
+      const cluster = await startGatewayProcess({ name: 'cluster', upstreamBaseUrl, redisUrl: redis.url, logLevel: 'info' });
+      started.push(cluster);
+      hops.push({ name: 'gateway + Redis', process: cluster, pids: [cluster.pid, redis.pid], speaks: 'responses' });
+    }
+    return hops;
+  };
+  const hops = await startHops();
+
+  if (mode === 'throughput') {
+    const rounds = Number(positionals[1] ?? 3);
+    const seconds = Number(positionals[2] ?? 4);
+    for (const hop of hops) await runThroughput(hop.process.origin, [requestFor(hop, false, FAST_MODEL)], { connections: 32, durationSeconds: 1 });
+    const results = new Map<string, { rps: number[]; cpu: number[] }>(hops.map((hop) => [hop.name, { rps: [], cpu: [] }]));
+    for (let round = 0; round < rounds; round += 1) {
+      for (const hop of hops) {
+        const { result, cpuSeconds } = await measureCpu(hop.pids, () => runThroughput(hop.process.origin, [requestFor(hop, false, FAST_MODEL)], { connections: 32, durationSeconds: seconds }));
+        const row = results.get(hop.name)!;
+        row.rps.push(result.requestsPerSecond);
+        row.cpu.push((cpuSeconds * 1e6) / Math.max(1, result.completed));
+        if (result.failed > 0) process.stderr.write(`${hop.name}: ${result.failed} failed\n`);
+      }
+    }
+    const proxyRps = median(results.get('bare proxy')!.rps);
+    for (const [name, row] of results) {
+      const rps = median(row.rps);
+      process.stdout.write(`${name.padEnd(20)} ${rps.toFixed(0).padStart(6)} req/s  ${(rps / proxyRps).toFixed(2)} × proxy  ${median(row.cpu).toFixed(0).padStart(4)} µs CPU/request\n`);
+    }
+  } else if (mode === 'open-streams') {
+    const count = Number(positionals[1] ?? 1000);
+    for (const hop of hops) {
+      const pid = hop.process.pid;
+      const idle = readRssBytes(pid);
+      const { result, peakRssBytes } = await measurePeakRss(pid, () => runStreams(hop.process.origin, requestFor(hop, true, SLOW_MODEL, 20), { count, concurrency: count, marker: 't0 ' }));
+      process.stdout.write(`${hop.name.padEnd(20)} idle ${(idle / 2 ** 20).toFixed(0).padStart(4)} MB  peak ${(peakRssBytes / 2 ** 20).toFixed(0).padStart(4)} MB  ${result.completed} completed, ${result.failed} failed\n`);
+    }
+  } else {
+    throw new Error(`unknown mode ${mode}: throughput | open-streams`);
+  }
+} finally {
+  await Promise.allSettled(started.reverse().map((child) => child.stop()));
+}
