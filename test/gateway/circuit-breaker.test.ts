@@ -3,21 +3,22 @@
  * and while it is open the gateway answers 503 with Retry-After without calling the backend.
  */
 import { describe, expect, it } from 'vitest';
-import { chutesModel, httpError, textAnswer } from '../support/scripted-backend.ts';
+import { chutesModel, errorChunk, httpError, roleChunk, textAnswer } from '../support/scripted-backend.ts';
 import { E2E_API_KEY, useGatewayWithBackend } from '../support/use-gateway-with-backend.ts';
 
 const BROKEN = 'broken/model';
 const HEALTHY = 'healthy/model';
+const FLAKY = 'flaky/model';
 const setup = useGatewayWithBackend({
   env: { CIRCUIT_BREAKER_FAILURE_THRESHOLD: '3', CIRCUIT_BREAKER_OPEN_SECONDS: '30', UPSTREAM_MAX_RETRIES: '0' },
-  backend: { models: [chutesModel(BROKEN), chutesModel(HEALTHY), chutesModel('client/error-model')] },
+  backend: { models: [chutesModel(BROKEN), chutesModel(HEALTHY), chutesModel('client/error-model'), chutesModel(FLAKY)] },
 });
 
-async function ask(model: string): Promise<{ status: number; body: any; retryAfter: string | null }> {
+async function ask(model: string, stream = false): Promise<{ status: number; body: any; retryAfter: string | null }> {
   const response = await fetch(`${setup.gateway.baseURL}/responses`, {
     method: 'POST',
     headers: { authorization: `Bearer ${E2E_API_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model, input: 'hi' }),
+    body: JSON.stringify({ model, input: 'hi', stream }),
   });
   return { status: response.status, body: await response.json(), retryAfter: response.headers.get('retry-after') };
 }
@@ -79,5 +80,16 @@ describe('circuit breaker on one gateway', () => {
     const line = metrics.split('\n').find((entry) => entry.startsWith('gateway_circuit_breaker_state{') && entry.includes(BROKEN));
     expect(line?.trim().endsWith(' 1')).toBe(true);
     expect((await fetch(`${setup.gateway.url}/health`)).status).toBe(200);
+  });
+
+  it('counts a backend error sent in-band before any output, which streams answer as an HTTP error', async () => {
+    await waitForModels();
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      setup.backend.enqueue({ steps: [roleChunk(), errorChunk({ message: 'worker crashed', type: 'InternalServerError', code: 500 })] });
+    }
+    for (let attempt = 0; attempt < 3; attempt += 1) expect((await ask(FLAKY, true)).status).toBe(502);
+    const callsBefore = setup.backend.chatRequests().length;
+    expect((await ask(FLAKY, true)).status).toBe(503);
+    expect(setup.backend.chatRequests().length).toBe(callsBefore);
   });
 });

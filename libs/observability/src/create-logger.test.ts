@@ -38,6 +38,21 @@ describe('createLogger', () => {
     expect(lines.join('\n')).toContain('[REDACTED]');
   });
 
+  it('never writes a credential nested at any depth under its usual field names, whatever it looks like', () => {
+    // No sk-/cpk_ prefix: only the field names give these away.
+    const secret = 'Q2x8mN4vT7pL9wR1zzY';
+    const { logger, lines } = captureLogs();
+    logger.info({ call: { upstream: { headers: { authorization: secret, 'x-api-key': secret, cookie: `a=1; session=${secret}` } } } }, 'deep headers');
+    logger.info({ reply: { headers: { 'set-cookie': [`session=${secret}; Path=/`, `other=${secret}`] } } }, 'set-cookie array');
+    logger.info({ options: { auth: { apiKey: secret, api_key: secret, password: secret } } }, 'deep fields');
+    logger.info(`echoed header Cookie: session=${secret}`);
+    expect(lines).toHaveLength(4);
+    for (const line of lines) {
+      expect(line).not.toContain(secret);
+      expect(() => JSON.parse(line) as unknown).not.toThrow();
+    }
+  });
+
   it('logs the error type and message of a thrown error, without the request options attached to it', () => {
     const { logger, records } = captureLogs();
     const error = Object.assign(new Error('connect ECONNREFUSED'), {

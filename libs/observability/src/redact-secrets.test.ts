@@ -12,6 +12,8 @@ describe('redactSecrets', () => {
     ['an x-api-key header echoed in text', `x-api-key: ${KEY}`],
     ['a JSON apiKey field inside an error message', `bad config {"apiKey":"${KEY}"}`],
     ['a password in a Redis URL', `connect ECONNREFUSED redis://default:${KEY}@redis:6379`],
+    ['a cookie header echoed in text', `Cookie: theme=dark; session=${KEY}`],
+    ['a serialised set-cookie array', `{"set-cookie":["session=${KEY}; Path=/; HttpOnly","b=2"]}`],
   ])('removes %s', (_name, text) => {
     const redacted = redactSecrets(text);
     expect(redacted).not.toContain(KEY);
@@ -33,7 +35,7 @@ describe('redactSecrets', () => {
 
   it('leaves a serialised JSON log line valid JSON whatever the key and its surroundings', () => {
     const secret = fc.stringMatching(/^[A-Za-z0-9._-]{8,40}$/);
-    const prefix = fc.constantFrom('Bearer ', '?api_key=', 'x-api-key: ', '"apiKey":"', 'redis://u:', 'sk-', 'cpk_');
+    const prefix = fc.constantFrom('Bearer ', '?api_key=', 'x-api-key: ', '"apiKey":"', 'redis://u:', 'sk-', 'cpk_', 'Cookie: s=', '"set-cookie":["s=');
     const noise = fc.string({ maxLength: 20 });
     fc.assert(
       fc.property(noise, prefix, secret, noise, (before, lead, key, after) => {

@@ -29,6 +29,10 @@ const PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
     /\b(authorization|x-api-key|api[_-]?key|apikey|access[_-]?token|client[_-]?secret|password)((?:\\?["'])?\s*[:=]\s*(?:\\?["'])?)(?!(?:Bearer|Basic|Token)\b|\[REDACTED\])[^\s"'\\,;&}]+/gi,
     `$1$2${REDACTED}`,
   ],
+  // Cookies: a `set-cookie` array in a serialised line becomes one string, so the line stays valid JSON.
+  [/("(?:set-)?cookie"\s*:\s*)\[(?:[^\]"\\]|"(?:[^"\\]|\\.)*")*\]/gi, `$1"${REDACTED}"`],
+  // `cookie: a=1; b=2` and `"cookie":"a=1; b=2"`: the whole value, up to the end of its string.
+  [/\b((?:set-)?cookie)((?:\\?["'])?\s*[:=]\s*(?:\\?["'])?)[^"'\\\n]+/gi, `$1$2${REDACTED}`],
   // Credentials in URL userinfo: redis://:password@host, https://user:pass@host.
   [/(\/\/[^/\s:@"'\\]*:)[^@\s/"'\\]+@/g, `$1${REDACTED}@`],
 ];

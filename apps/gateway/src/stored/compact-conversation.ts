@@ -6,7 +6,7 @@ import type { GatewayDependencies } from '../gateway-dependencies.ts';
 import { readJsonBody } from '../http/read-json-body.ts';
 import { mapResponseFailure } from '../responses/map-response-failure.ts';
 import { sealCompactionSummary } from './compaction-summary.ts';
-import { executeResponseEvents } from './execute-response-events.ts';
+import { executeResponseEvents } from '../responses/execute-response-events.ts';
 import { prepareConversation } from './prepare-conversation.ts';
 import type { StoredResponses } from './stored-responses.ts';
 

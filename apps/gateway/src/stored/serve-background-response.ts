@@ -2,7 +2,7 @@ import type { Request, Response as ExpressResponse } from 'express';
 import { InvalidRequestError, NotFoundError } from '@rgw/errors';
 import type { GatewayDependencies } from '../gateway-dependencies.ts';
 import { buildQueuedResponse } from './build-queued-response.ts';
-import { executeResponseEvents } from './execute-response-events.ts';
+import { executeResponseEvents } from '../responses/execute-response-events.ts';
 import type { PreparedConversation } from './prepare-conversation.ts';
 import type { StoredResponses } from './stored-responses.ts';
 import { writeEventStream } from './write-event-stream.ts';
@@ -36,7 +36,7 @@ export async function serveBackgroundResponse(
   const responseId = deps.createId('resp');
   const createdAt = deps.now();
   const model = resolution.kind === 'found' ? resolution.id : request.model;
-  const queued = await buildQueuedResponse(request, { responseId, createdAt, model, createId: deps.createId, now: deps.now });
+  const queued = buildQueuedResponse(request, { responseId, createdAt, model, createId: deps.createId, now: deps.now });
   const log = req.log.child({ response_id: responseId, background: true });
   const run = await stored.runs.start({
     owner: stored.ownerOf(apiKey),
