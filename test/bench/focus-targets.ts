@@ -8,15 +8,18 @@
  *   node test/bench/focus-targets.ts open-streams [count]            peak RSS with `count` (default 1000) concurrent
  *                                                                   open streams, freshly started hops
  *
- * `--no-redis` leaves the gateway + Redis target out.
+ * `--no-redis` leaves the gateway + Redis target out; `--no-store` sends the gateways `store: false`
+ * (what the stored-response path costs); `--gateway-node-options="<flags>"` starts the gateways (only them)
+ * with NODE_OPTIONS, to try V8 flags before proposing them for the start command.
  */
 import { parseArgs } from 'node:util';
 import { FAST_MODEL, SLOW_MODEL } from './fast-backend.ts';
 import { type BenchProcess, measureCpu, measurePeakRss, readRssBytes, startBenchScript, startGatewayProcess, startRedisProcess } from './bench-processes.ts';
 import { type BenchRequest, runStreams, runThroughput } from './load-clients.ts';
 
-const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { 'no-redis': { type: 'boolean', default: false } } });
+const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { 'no-redis': { type: 'boolean', default: false }, 'no-store': { type: 'boolean', default: false }, 'gateway-node-options': { type: 'string' } } });
 const mode = positionals[0] ?? 'throughput';
+const gatewayEnv = flags['gateway-node-options'] ? { env: { NODE_OPTIONS: flags['gateway-node-options'] } } : {};
 
 interface Hop {
   readonly name: string;
@@ -29,7 +32,7 @@ interface Hop {
 function requestFor(hop: Hop, stream: boolean, model: string, chunks = 16): BenchRequest {
   return hop.speaks === 'chat'
     ? { path: '/v1/chat/completions', body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Say hello.' }], ...(stream ? { stream: true, max_tokens: chunks } : {}) }) }
-    : { path: '/v1/responses', body: JSON.stringify({ model, input: 'Say hello.', ...(stream ? { stream: true, max_output_tokens: chunks } : {}) }) };
+    : { path: '/v1/responses', body: JSON.stringify({ model, input: 'Say hello.', ...(flags['no-store'] ? { store: false } : {}), ...(stream ? { stream: true, max_output_tokens: chunks } : {}) }) };
 }
 
 function median(values: readonly number[]): number {
@@ -46,14 +49,14 @@ try {
   const upstreamBaseUrl = `${backend.origin}/v1`;
   const startHops = async (): Promise<Hop[]> => {
     const proxy = await startBenchScript('proxy', 'test/bench/bare-proxy.ts', { env: { UPSTREAM_ORIGIN: backend.origin } });
-    const embedded = await startGatewayProcess({ name: 'embedded', upstreamBaseUrl, logLevel: 'info' });
+    const embedded = await startGatewayProcess({ name: 'embedded', upstreamBaseUrl, logLevel: 'info', ...gatewayEnv });
     started.push(proxy, embedded);
     const hops: Hop[] = [
       { name: 'bare proxy', process: proxy, pids: [proxy.pid], speaks: 'chat' },
       { name: 'gateway, embedded', process: embedded, pids: [embedded.pid], speaks: 'responses' },
     ];
     if (redis) {
-      const cluster = await startGatewayProcess({ name: 'cluster', upstreamBaseUrl, redisUrl: redis.url, logLevel: 'info' });
+      const cluster = await startGatewayProcess({ name: 'cluster', upstreamBaseUrl, redisUrl: redis.url, logLevel: 'info', ...gatewayEnv });
       started.push(cluster);
       hops.push({ name: 'gateway + Redis', process: cluster, pids: [cluster.pid, redis.pid], speaks: 'responses' });
     }

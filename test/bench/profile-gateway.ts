@@ -3,7 +3,9 @@
  * drives one kind of load at it, stops it and prints the heaviest functions and packages by self time.
  * The .cpuprofile file it leaves opens in Chrome DevTools or speedscope as a flame graph.
  *
- *   node test/bench/profile-gateway.ts [json|stream|long-stream] [seconds] [--redis]
+ *   node test/bench/profile-gateway.ts [json|stream|long-stream] [seconds] [--redis] [--no-store]
+ *
+ * `--no-store` sends `store: false` (leaves the stored-response path out of the profile).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -57,6 +59,7 @@ if (import.meta.main) {
   const kind = process.argv[2] ?? 'json';
   const seconds = Number(process.argv[3] ?? 10);
   const withRedis = process.argv.includes('--redis');
+  const noStore = process.argv.includes('--no-store');
   const backend = await startBenchScript('backend', 'test/bench/fast-backend.ts');
   const redis = withRedis ? await startRedisProcess() : null;
   const profileDir = mkdtempSync(path.join(tmpdir(), 'gateway-profile-'));
@@ -69,7 +72,7 @@ if (import.meta.main) {
   const origin = `http://127.0.0.1:${port}`;
   while (!(await fetch(`${origin}/ready`).then((response) => response.ok, () => false))) await sleep(100);
   await sleep(500); // the model list loads right after listening
-  const body = (stream: boolean, chunks: number) => JSON.stringify({ model: FAST_MODEL, input: 'Say hello.', ...(stream ? { stream: true, max_output_tokens: chunks } : {}) });
+  const body = (stream: boolean, chunks: number) => JSON.stringify({ model: FAST_MODEL, input: 'Say hello.', ...(noStore ? { store: false } : {}), ...(stream ? { stream: true, max_output_tokens: chunks } : {}) });
   if (kind === 'long-stream') {
     const result = await runStreams(origin, { path: '/v1/responses', body: body(true, 1000) }, { count: seconds * 10, concurrency: 8, marker: 't0 ' });
     process.stderr.write(`${result.completed} long streams in ${(result.elapsedMs / 1000).toFixed(1)} s\n`);

@@ -8,6 +8,7 @@ import type { GatewayConfig } from '@rgw/config';
 import { createEmbeddedModelCatalog, createRedisModelCatalog, type ModelCatalog } from '@rgw/model-catalog';
 import { createRequestPathRedis, createSubscriberRedis, isRedisReady } from '@rgw/redis';
 import { createGatewayMetrics } from '@rgw/observability';
+import { createRedisRateLimiter, type RateLimiter } from '@rgw/rate-limit';
 import { createUpstreamClient } from '@rgw/upstream';
 import { createGatewayApp } from './create-gateway-app.ts';
 import { createConnectionDrainer } from './http/create-connection-drainer.ts';
@@ -56,6 +57,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   let sharedBreaker: RedisCircuitBreaker | undefined;
   let breaker: CircuitBreaker;
   let catalog: ModelCatalog;
+  let rateLimiter: RateLimiter | undefined;
   if (config.REDIS_URL) {
     redis = createRequestPathRedis(config.REDIS_URL, { logger });
     subscriber = createSubscriberRedis(config.REDIS_URL, { logger });
@@ -63,6 +65,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     catalog = createRedisModelCatalog({ listModels, redis, subscriber, refreshMs, logger });
     const requestPathRedis = redis;
     metrics.setRedisUpSource(() => isRedisReady(requestPathRedis));
+    // Shared per-key limit; while Redis is unreachable each replica enforces it alone (never "no limit").
+    if (config.RATE_LIMIT_REQUESTS_PER_MINUTE > 0) rateLimiter = createRedisRateLimiter({ redis, limit: config.RATE_LIMIT_REQUESTS_PER_MINUTE, logger });
   } else {
     breaker = createMemoryBreaker(breakerOptions);
     catalog = createEmbeddedModelCatalog({ listModels, refreshMs, logger });
@@ -106,6 +110,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     sealReasoning: sealer.seal,
     unsealReasoning: sealer.unseal,
     stored: storedResponses.stored,
+    ...(rateLimiter ? { rateLimiter } : {}),
   };
 
   const app = createGatewayApp(deps);

@@ -20,11 +20,11 @@ export async function* convertChatStreamToResponsesEvents(
 ): AsyncGenerator<ResponseStreamEvent> {
   const state = createStreamState(context);
   startResponse(state);
-  yield* drain(state);
+  for (const queued of drain(state)) yield queued;
   try {
     for await (const event of events) {
       handleStreamEvent(state, event);
-      yield* drain(state);
+      for (const queued of drain(state)) yield queued;
       // Returning ends the for-await, which releases the upstream iterator (and its connection).
       if (state.ended) return;
     }
@@ -32,7 +32,7 @@ export async function* convertChatStreamToResponsesEvents(
     // The upstream layer reports failures as values; a throw is a bug or a torn socket. Either way the
     // client still gets a well-formed end.
     failResponse(state, { code: 'server_error', message: `The backend stream failed: ${describe(error)}` });
-    yield* drain(state);
+    for (const queued of drain(state)) yield queued;
     return;
   }
   if (state.finishReason === null) {
@@ -42,7 +42,7 @@ export async function* convertChatStreamToResponsesEvents(
     // Some servers (older Ollama builds, thin proxies) end after the finish chunk without `[DONE]`.
     finishResponse(state);
   }
-  yield* drain(state);
+  for (const queued of drain(state)) yield queued;
 }
 
 function handleStreamEvent(state: StreamState, event: ChatStreamEvent): void {
@@ -79,8 +79,12 @@ function handleChunk(state: StreamState, chunk: ChatCompletionChunk): void {
   if (choice.finish_reason) state.finishReason = choice.finish_reason;
 }
 
-function* drain(state: StreamState): Generator<ResponseStreamEvent> {
-  yield* state.outbox.splice(0, state.outbox.length);
+/**
+ * The events queued so far, as an array the generator loops over: `yield*` over a sync generator
+ * inside an async generator costs an extra promise per event.
+ */
+function drain(state: StreamState): ResponseStreamEvent[] {
+  return state.outbox.splice(0, state.outbox.length);
 }
 
 function describe(error: unknown): string {
