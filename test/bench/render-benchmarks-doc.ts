@@ -134,29 +134,39 @@ function resultTables(summary: BenchSummary): string[] {
   return lines;
 }
 
-function beforeAfterTable(before: BenchSummary, after: BenchSummary): string[] {
-  const lines = [row(['measure', 'before', 'after']), row(['---', '---:', '---:'])];
-  const both = (label: string, read: (summary: BenchSummary) => string) => lines.push(row([label, read(before), read(after)]));
-  for (const name of ORDER) both(`non-streaming requests/s, ${TARGET_LABELS[name]}`, (s) => fixed(field(s.throughput, name, 'requestsPerSecond'), 0));
-  both('gateway embedded ÷ bare proxy', (s) => fixed(field(s.throughput, 'embedded', 'requestsPerSecond') / field(s.throughput, 'proxy', 'requestsPerSecond')));
-  both('gateway + Redis ÷ bare proxy', (s) => fixed(field(s.throughput, 'cluster', 'requestsPerSecond') / field(s.throughput, 'proxy', 'requestsPerSecond')));
-  both('hop CPU µs per non-streaming request, bare proxy', (s) => fixed(field(s.throughput, 'proxy', 'hopCpuMicrosPerRequest'), 0));
-  both('hop CPU µs per non-streaming request, gateway embedded', (s) => fixed(field(s.throughput, 'embedded', 'hopCpuMicrosPerRequest'), 0));
-  both('hop CPU per non-streaming request, gateway ÷ bare proxy', (s) => fixed(field(s.throughput, 'embedded', 'hopCpuMicrosPerRequest') / field(s.throughput, 'proxy', 'hopCpuMicrosPerRequest')));
-  both('16-chunk streams/s, gateway embedded ÷ bare proxy', (s) => fixed(field(s.streaming, 'embedded', 'requestsPerSecond') / field(s.streaming, 'proxy', 'requestsPerSecond')));
-  both('hop CPU per 16-chunk stream, gateway ÷ bare proxy', (s) => fixed(field(s.streaming, 'embedded', 'hopCpuMicrosPerRequest') / field(s.streaming, 'proxy', 'hopCpuMicrosPerRequest')));
-  both('added p50 latency ms, embedded', (s) => fixed(field(s.latency, 'embedded', 'p50Ms') - field(s.latency, 'direct', 'p50Ms'), 3));
-  both('added p50 latency ms, with Redis', (s) => fixed(field(s.latency, 'cluster', 'p50Ms') - field(s.latency, 'direct', 'p50Ms'), 3));
-  both('added p50 time to first token ms, embedded', (s) => fixed(field(s.ttft, 'embedded', 'p50Ms') - field(s.ttft, 'direct', 'p50Ms'), 3));
-  both('CPU µs per streamed chunk, gateway', (s) => fixed(field(s.chunkCpu, 'embedded', 'cpuMicrosPerChunk'), 1));
-  both('CPU per streamed chunk, gateway ÷ bare proxy', (s) => fixed(field(s.chunkCpu, 'embedded', 'cpuMicrosPerChunk') / field(s.chunkCpu, 'proxy', 'cpuMicrosPerChunk')));
-  both('peak RSS MB, 1,000 open streams, embedded (see the note on the memory phases)', (s) => fixed(s.openStreams.embedded?.peakRssMb ?? Number.NaN, 0));
-  both('RSS growth MB over the leak check, embedded', (s) => fixed(leakGrowthMb(s.leak.embedded), 1));
+/** An earlier run shown next to this one: a recorded summary and where it is kept. */
+export interface EarlierRun {
+  readonly label: string;
+  /** The saved summary, relative to the repository root. */
+  readonly file: string;
+  readonly summary: BenchSummary;
+}
+
+function beforeAfterTable(runs: readonly { readonly label: string; readonly summary: BenchSummary }[]): string[] {
+  const lines = [row(['measure', ...runs.map((run) => run.label)]), row(['---', ...runs.map(() => '---:')])];
+  const each = (label: string, read: (summary: BenchSummary) => string) => lines.push(row([label, ...runs.map((run) => read(run.summary))]));
+  for (const name of ORDER) each(`non-streaming requests/s, ${TARGET_LABELS[name]}`, (s) => fixed(field(s.throughput, name, 'requestsPerSecond'), 0));
+  each('gateway embedded ÷ bare proxy', (s) => fixed(field(s.throughput, 'embedded', 'requestsPerSecond') / field(s.throughput, 'proxy', 'requestsPerSecond')));
+  each('gateway + Redis ÷ bare proxy', (s) => fixed(field(s.throughput, 'cluster', 'requestsPerSecond') / field(s.throughput, 'proxy', 'requestsPerSecond')));
+  each('hop CPU µs per non-streaming request, bare proxy', (s) => fixed(field(s.throughput, 'proxy', 'hopCpuMicrosPerRequest'), 0));
+  each('hop CPU µs per non-streaming request, gateway embedded', (s) => fixed(field(s.throughput, 'embedded', 'hopCpuMicrosPerRequest'), 0));
+  each('hop CPU per non-streaming request, gateway ÷ bare proxy', (s) => fixed(field(s.throughput, 'embedded', 'hopCpuMicrosPerRequest') / field(s.throughput, 'proxy', 'hopCpuMicrosPerRequest')));
+  each('16-chunk streams/s, gateway embedded ÷ bare proxy', (s) => fixed(field(s.streaming, 'embedded', 'requestsPerSecond') / field(s.streaming, 'proxy', 'requestsPerSecond')));
+  each('hop CPU per 16-chunk stream, gateway ÷ bare proxy', (s) => fixed(field(s.streaming, 'embedded', 'hopCpuMicrosPerRequest') / field(s.streaming, 'proxy', 'hopCpuMicrosPerRequest')));
+  each('added p50 latency ms, embedded', (s) => fixed(field(s.latency, 'embedded', 'p50Ms') - field(s.latency, 'direct', 'p50Ms'), 3));
+  each('added p50 latency ms, with Redis', (s) => fixed(field(s.latency, 'cluster', 'p50Ms') - field(s.latency, 'direct', 'p50Ms'), 3));
+  each('added p50 time to first token ms, embedded', (s) => fixed(field(s.ttft, 'embedded', 'p50Ms') - field(s.ttft, 'direct', 'p50Ms'), 3));
+  each('CPU µs per streamed chunk, gateway', (s) => fixed(field(s.chunkCpu, 'embedded', 'cpuMicrosPerChunk'), 1));
+  each('CPU per streamed chunk, gateway ÷ bare proxy', (s) => fixed(field(s.chunkCpu, 'embedded', 'cpuMicrosPerChunk') / field(s.chunkCpu, 'proxy', 'cpuMicrosPerChunk')));
+  each('peak RSS MB, 1,000 open streams, bare proxy', (s) => fixed(s.openStreams.proxy?.peakRssMb ?? Number.NaN, 0));
+  each('peak RSS MB, 1,000 open streams, embedded (see the note on the memory phases)', (s) => fixed(s.openStreams.embedded?.peakRssMb ?? Number.NaN, 0));
+  each('peak RSS MB, 1,000 open streams, with Redis', (s) => fixed(s.openStreams.cluster?.peakRssMb ?? Number.NaN, 0));
+  each('RSS growth MB over the leak check, embedded', (s) => fixed(leakGrowthMb(s.leak.embedded), 1));
   return lines;
 }
 
 /** docs/benchmarks.md: how to reproduce, the setup, the targets, this run's tables, before/after. */
-export function renderBenchmarksDoc(summary: BenchSummary, before: BenchSummary | null, notes: string): string {
+export function renderBenchmarksDoc(summary: BenchSummary, earlier: readonly EarlierRun[], notes: string): string {
   const checks = checkTargets(summary);
   const lines = [
     '# Benchmarks',
@@ -209,13 +219,13 @@ export function renderBenchmarksDoc(summary: BenchSummary, before: BenchSummary 
     ...resultTables(summary),
     '',
   ];
-  if (before) {
+  if (earlier.length > 0) {
     lines.push(
-      '## Before and after the optimisation work',
+      '## Across the optimisation rounds',
       '',
-      `Before: ${before.date} (recorded in \`test/bench/baseline-before.json\`, same command, same machine); after: this run.`,
+      `${earlier.map((run) => `${run.label[0]?.toUpperCase()}${run.label.slice(1)}: ${run.summary.date} (\`${run.file}\`)`).join('; ')}; this run: ${summary.date}. Same command, same machine; compare ratios (see "Comparing the runs").`,
       '',
-      ...beforeAfterTable(before, summary),
+      ...beforeAfterTable([...earlier, { label: 'this run', summary }]),
       '',
     );
   }

@@ -232,13 +232,21 @@ async function main(): Promise<void> {
   }
 }
 
-/** docs/benchmarks.md from this run, the recorded "before" run and the notes on what was changed. */
+/** Earlier runs shown next to this one in docs/benchmarks.md: the recorded summaries, oldest first. */
+const EARLIER_RUNS = [
+  { label: 'before', file: 'test/bench/baseline-before.json' },
+  { label: 'after round 1', file: 'test/bench/results-round1.json' },
+] as const;
+
+/** docs/benchmarks.md from this run, the recorded earlier runs and the notes on what was changed. */
 function writeDoc(summary: BenchSummary): void {
-  const baselinePath = new URL('./baseline-before.json', import.meta.url);
-  const before = existsSync(baselinePath) ? (JSON.parse(readFileSync(baselinePath, 'utf8')) as BenchSummary) : null;
+  const earlier = EARLIER_RUNS.filter((run) => existsSync(`${repositoryRoot}${run.file}`)).map((run) => ({
+    ...run,
+    summary: JSON.parse(readFileSync(`${repositoryRoot}${run.file}`, 'utf8')) as BenchSummary,
+  }));
   const notesPath = new URL('./optimisations.md', import.meta.url);
   const notes = existsSync(notesPath) ? readFileSync(notesPath, 'utf8') : '';
-  writeFileSync(`${repositoryRoot}docs/benchmarks.md`, renderBenchmarksDoc(summary, before, notes));
+  writeFileSync(`${repositoryRoot}docs/benchmarks.md`, renderBenchmarksDoc(summary, earlier, notes));
   log('wrote docs/benchmarks.md');
 }
 

@@ -1,5 +1,15 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis, RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
+
+/**
+ * ioredis, loaded on the first client: a gateway in embedded mode never makes one, and loading it
+ * costs about 11 MB of RSS at start (docs/benchmarks.md). ioredis is CommonJS, so `require` keeps
+ * the constructors synchronous.
+ */
+function loadRedisClass(): typeof Redis {
+  return (createRequire(import.meta.url)('ioredis') as typeof import('ioredis')).Redis;
+}
 
 export interface RequestPathRedisOptions {
   logger?: Logger;
@@ -19,7 +29,7 @@ export interface RequestPathRedisOptions {
  * Logs once per state change (up / down), never once per failed command or reconnect attempt.
  */
 export function createRequestPathRedis(url: string, options: RequestPathRedisOptions = {}): Redis {
-  const client = new Redis(url, requestPathRedisOptions(options.commandTimeoutMs ?? 250));
+  const client = new (loadRedisClass())(url, requestPathRedisOptions(options.commandTimeoutMs ?? 250));
   logStateChanges(client, options.name ?? 'redis', options.logger);
   return client;
 }
@@ -30,7 +40,7 @@ export function createRequestPathRedis(url: string, options: RequestPathRedisOpt
  * queue: a `subscribe` issued before the connection is up waits for it instead of failing.
  */
 export function createSubscriberRedis(url: string, options: Omit<RequestPathRedisOptions, 'commandTimeoutMs'> = {}): Redis {
-  const client = new Redis(url, {
+  const client = new (loadRedisClass())(url, {
     connectTimeout: 2_000,
     maxRetriesPerRequest: null,
     retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
