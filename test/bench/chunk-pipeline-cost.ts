@@ -1,13 +1,13 @@
 /**
  * CPU per streamed chunk of the gateway's translation pipeline alone, in one process, without HTTP:
- * SSE bytes → readChatStreamEvents → convertChatStreamToResponsesEvents → observeResponseEvents →
+ * SSE bytes → readChatStreamEvents → convertChatStreamToResponsesEvents → the observer tap →
  * encodeSseEvent. Steadier than the end-to-end figure on a shared machine (no sockets, no scheduler
  * between processes), so it is the one to watch while optimising the per-chunk path.
  *
  *   node test/bench/chunk-pipeline-cost.ts [chunks=1000] [streams=200]
  */
 import { encodeSseEvent } from '../../apps/gateway/src/http/write-sse-event.ts';
-import { observeResponseEvents } from '../../apps/gateway/src/responses/observe-response-events.ts';
+import { createResponseObserver } from '../../apps/gateway/src/responses/observe-response-events.ts';
 import { createGatewayMetrics } from '@rgw/observability';
 import { type ResponsesRequest, convertChatStreamToResponsesEvents, parseResponsesRequest } from '@rgw/responses';
 import { readChatStreamEvents } from '@rgw/upstream';
@@ -41,15 +41,12 @@ const createId = (prefix: string) => `${prefix}_${(counter += 1).toString(16).pa
 
 async function translateOneStream(): Promise<number> {
   const context = { responseId: createId('resp'), createdAt: 1, request, model: 'bench-model', toolNames: new Map(), createId, now: () => 1 };
-  const events = observeResponseEvents(convertChatStreamToResponsesEvents(readChatStreamEvents(socket(), { maxEventBytes: 1 << 20 }), context), {
-    metrics,
-    model: 'bench-model',
-    startedAt: performance.now(),
-    upstreamStartedAt: performance.now(),
-    onFinished: () => {},
-  });
+  const observe = createResponseObserver({ metrics, model: 'bench-model', startedAt: performance.now(), upstreamStartedAt: performance.now(), onFinished: () => {} });
   let bytes = 0;
-  for await (const event of events) bytes += encodeSseEvent(event).length;
+  for await (const event of convertChatStreamToResponsesEvents(readChatStreamEvents(socket(), { maxEventBytes: 1 << 20 }), context)) {
+    observe(event);
+    bytes += encodeSseEvent(event).length;
+  }
   return bytes;
 }
 

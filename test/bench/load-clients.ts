@@ -65,6 +65,11 @@ export function percentile(sorted: readonly number[], fraction: number): number 
   return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? Number.NaN;
 }
 
+/** A phase that fails says why once on stderr, so a broken hop is not just a count of failures. */
+export function reportFirstFailure(origin: string, error: unknown): void {
+  process.stderr.write(`[bench] first failure against ${origin}: ${error instanceof Error ? error.message : String(error)}\n`);
+}
+
 /** Full-response latency of one request, ms. */
 async function timeOneRequest(pool: Pool, request: BenchRequest): Promise<number> {
   const startedAt = performance.now();
@@ -102,7 +107,10 @@ export async function runFixedRateLatency(origin: string, request: BenchRequest,
         sent += 1;
         inFlight += 1;
         const done = timeOneRequest(pool, request)
-          .then((ms) => void latencies.push(ms), () => void (failed += 1))
+          .then((ms) => void latencies.push(ms), (error: unknown) => {
+            if (failed === 0) reportFirstFailure(origin, error);
+            failed += 1;
+          })
           .finally(() => {
             inFlight -= 1;
             pending.delete(done);
@@ -172,8 +180,12 @@ export async function runStreams(origin: string, request: BenchRequest, options:
         }
       }
       if (response.statusCode === 200 && seen) completed += 1;
-      else failed += 1;
-    } catch {
+      else {
+        if (failed === 0) reportFirstFailure(origin, new Error(`HTTP ${response.statusCode}${seen ? '' : ', no first token'}`));
+        failed += 1;
+      }
+    } catch (error) {
+      if (failed === 0) reportFirstFailure(origin, error);
       failed += 1;
     }
   });

@@ -16,7 +16,7 @@ import {
   parseChatCompletion,
   parseResponsesRequest,
 } from '@rgw/responses';
-import { observeResponseEvents } from '../../apps/gateway/src/responses/observe-response-events.ts';
+import { createResponseObserver } from '../../apps/gateway/src/responses/observe-response-events.ts';
 
 const iterations = Number(process.argv[2] ?? 20_000);
 const only = process.argv[3];
@@ -36,24 +36,21 @@ const createId = (prefix: string) => `${prefix}_${(counter += 1).toString(16).pa
 const request = parseResponsesRequest(JSON.parse(requestBody), { maxInputItems: 2000 });
 const completion = parseChatCompletion(JSON.parse(completionBody))!;
 
-async function* passThrough<T>(events: AsyncIterable<T>): AsyncGenerator<T> {
-  for await (const event of events) yield event;
-}
 async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
   yield* items;
 }
 
-/** The answer side as the gateway runs it: converter → observe → execute's loop → persist's loop → fold. */
+/** The answer side as the gateway runs it: converter → execute's loop (observer tap) → fold. */
 async function foldCompletion() {
   const context = { responseId: createId('resp'), createdAt: 1, request, model: 'bench-model', toolNames: new Map(), createId, now: () => 1 };
-  const events: AsyncIterable<ResponseStreamEvent> = observeResponseEvents(convertChatStreamToResponsesEvents(fromArray(convertChatCompletionToStreamEvents(completion)), context), {
-    metrics,
-    model: 'bench-model',
-    startedAt: performance.now(),
-    upstreamStartedAt: performance.now(),
-    onFinished: () => {},
-  });
-  return foldResponseEvents(passThrough(passThrough(events)));
+  const observe = createResponseObserver({ metrics, model: 'bench-model', startedAt: performance.now(), upstreamStartedAt: performance.now(), onFinished: () => {} });
+  async function* executeLoop(): AsyncGenerator<ResponseStreamEvent> {
+    for await (const event of convertChatStreamToResponsesEvents(fromArray(convertChatCompletionToStreamEvents(completion)), context)) {
+      observe(event);
+      yield event;
+    }
+  }
+  return foldResponseEvents(executeLoop());
 }
 
 const sampleResponse = await foldCompletion();

@@ -10,14 +10,20 @@ export interface MemoryResponseStoreOptions {
 }
 
 interface Entry {
-  record: StoredResponseRecord;
+  /** The record as JSON text: a copy no caller can mutate, and more compact than the object graph. */
+  json: string;
+  status: string;
   readonly expiresAt: number;
   itemIds: readonly string[];
 }
 
+// JSON text instead of structuredClone: records are plain JSON (response-store.ts), and stringify +
+// parse costs a fraction of two structured clones (docs/benchmarks.md, "memory save").
+const recordOf = (entry: Entry): StoredResponseRecord => JSON.parse(entry.json) as StoredResponseRecord;
+
 /**
- * The embedded-mode store: one process's memory, bounded by entry count and TTL. Records are
- * cloned on the way in and out (structuredClone), so callers can never mutate what is stored.
+ * The embedded-mode store: one process's memory, bounded by entry count and TTL. Records are kept
+ * as JSON text and parsed on the way out, so callers can never mutate what is stored.
  */
 export function createMemoryResponseStore(options: MemoryResponseStoreOptions): ResponseStore {
   const now = options.now ?? Date.now;
@@ -65,11 +71,12 @@ export function createMemoryResponseStore(options: MemoryResponseStoreOptions): 
   return {
     async save(owner, record, saveOptions = {}) {
       const existing = read(owner, record.response.id);
-      if (saveOptions.unlessCancelled && (existing === undefined || existing.record.response.status === 'cancelled')) return 'cancelled';
+      if (saveOptions.unlessCancelled && (existing === undefined || existing.status === 'cancelled')) return 'cancelled';
       const itemIds = itemIdsOf(record);
       if (existing) remove(owner, record.response.id);
       entries.set(keyOf(owner, record.response.id), {
-        record: structuredClone(record),
+        json: JSON.stringify(record),
+        status: record.response.status,
         expiresAt: existing?.expiresAt ?? now() + ttlMs,
         itemIds,
       });
@@ -79,12 +86,12 @@ export function createMemoryResponseStore(options: MemoryResponseStoreOptions): 
     },
     async get(owner, responseId) {
       const entry = read(owner, responseId);
-      return entry ? structuredClone(entry.record) : null;
+      return entry ? recordOf(entry) : null;
     },
     async getMany(owner, responseIds) {
       return responseIds.map((responseId) => {
         const entry = read(owner, responseId);
-        return entry ? structuredClone(entry.record) : null;
+        return entry ? recordOf(entry) : null;
       });
     },
     async delete(owner, responseId) {
@@ -92,24 +99,31 @@ export function createMemoryResponseStore(options: MemoryResponseStoreOptions): 
     },
     async findItems(owner, itemIds) {
       const found = new Map<string, StoredItem>();
+      // Several references into one response parse it once.
+      const parsed = new Map<string, StoredResponseRecord>();
       for (const itemId of itemIds) {
         const responseId = itemIndex.get(keyOf(owner, itemId));
         const entry = responseId === undefined ? undefined : read(owner, responseId);
-        const item = entry && findItem(entry.record, itemId);
-        if (item) found.set(itemId, structuredClone(item));
+        if (responseId === undefined || entry === undefined) continue;
+        const record = parsed.get(responseId) ?? recordOf(entry);
+        parsed.set(responseId, record);
+        const item = findItem(record, itemId);
+        if (item) found.set(itemId, item);
       }
       return found;
     },
     async cancel(owner, responseId): Promise<CancelResult> {
       const entry = read(owner, responseId);
       if (entry === undefined) return { kind: 'not_found' };
-      const status = entry.record.response.status;
-      if (status !== 'cancelled' && !CANCELLABLE_STATUSES.has(status)) return { kind: 'finished', record: structuredClone(entry.record) };
-      entry.record = { ...entry.record, response: { ...entry.record.response, status: 'cancelled' } };
-      return { kind: 'cancelled', record: structuredClone(entry.record) };
+      const record = recordOf(entry);
+      if (entry.status !== 'cancelled' && !CANCELLABLE_STATUSES.has(entry.status)) return { kind: 'finished', record };
+      const cancelled = { ...record, response: { ...record.response, status: 'cancelled' } };
+      entry.json = JSON.stringify(cancelled);
+      entry.status = 'cancelled';
+      return { kind: 'cancelled', record: cancelled };
     },
     async readStatus(owner, responseId) {
-      return read(owner, responseId)?.record.response.status ?? null;
+      return read(owner, responseId)?.status ?? null;
     },
   };
 }

@@ -15,7 +15,7 @@ import { classifyTransportError } from '@rgw/upstream';
 import type { GatewayDependencies } from '../gateway-dependencies.ts';
 import { classifyUpstreamFailure } from './classify-upstream-failure.ts';
 import { isClientCausedFailure } from './map-response-failure.ts';
-import { observeResponseEvents } from './observe-response-events.ts';
+import { createResponseObserver } from './observe-response-events.ts';
 
 export interface ExecuteOptions {
   readonly apiKey: string;
@@ -36,6 +36,11 @@ export interface ExecuteOptions {
   readonly startedAt?: number;
   /** Log fields of the finished response (status, ttft, tokens). */
   readonly onFinished?: (fields: Record<string, unknown>) => void;
+  /**
+   * Awaited with the final Response before the terminal event is passed on: storing it there means a
+   * client that sends its next turn the moment it reads `response.completed` finds this one stored.
+   */
+  readonly beforeTerminal?: (response: Response) => Promise<void>;
 }
 
 /**
@@ -102,15 +107,19 @@ export async function* executeResponseEvents(deps: GatewayDependencies, request:
       if (kind && !options.signal.aborted) deps.metrics.upstreamErrors.inc({ model: modelLabel, kind });
       throw error;
     }
-    const events = observeResponseEvents(convertChatStreamToResponsesEvents(upstreamEvents, context), {
+    const observe = createResponseObserver({
       metrics: deps.metrics,
       model: modelLabel,
       startedAt,
       upstreamStartedAt,
       onFinished: (fields) => options.onFinished?.({ model: modelLabel === 'other' ? undefined : modelLabel, ...fields }),
     });
-    for await (const event of events) {
-      if (isTerminal(event)) outcome = outcomeOf(event.response);
+    for await (const event of convertChatStreamToResponsesEvents(upstreamEvents, context)) {
+      observe(event);
+      if (isTerminal(event)) {
+        outcome = outcomeOf(event.response);
+        if (options.beforeTerminal) await options.beforeTerminal(event.response);
+      }
       // The consumer may stop at the `error` event (an early failure it turns into an HTTP error).
       else if (event.type === 'error') outcome = isClientCausedFailure(readErrorCode(event)) ? 'ignored' : 'failure';
       yield event;

@@ -1,16 +1,16 @@
 import type { Request, Response as ExpressResponse } from 'express';
 import { InvalidRequestError } from '@rgw/errors';
-import type { ResponseStreamEvent, ResponsesRequest } from '@rgw/responses';
+import type { Response, ResponsesRequest } from '@rgw/responses';
 import type { GatewayDependencies } from '../gateway-dependencies.ts';
-import { persistResponseEvents } from './persist-response-events.ts';
+import { saveResponse } from './persist-response-events.ts';
 import { prepareConversation } from './prepare-conversation.ts';
 import { serveBackgroundResponse } from './serve-background-response.ts';
 
 export interface StoredTurn {
   /** The request to convert: earlier turns, resolved item references and expanded compactions in `input`. */
   readonly request: ResponsesRequest;
-  /** Wraps the converter's events so the final Response is stored before the terminal event goes out (store !== false). */
-  readonly persist: (events: AsyncIterable<ResponseStreamEvent>) => AsyncIterable<ResponseStreamEvent>;
+  /** Stores the final Response; the pipeline awaits it before the terminal event goes out. Absent when nothing is kept (store: false, no store). */
+  readonly saveFinal?: (response: Response) => Promise<void>;
 }
 
 /**
@@ -28,7 +28,7 @@ export async function beginStoredTurn(deps: GatewayDependencies, req: Request, r
         code: 'previous_response_not_found',
       });
     }
-    return { request, persist: (events) => events };
+    return { request };
   }
   const owner = stored.ownerOf(String(res.locals['apiKey']));
   const prepared = await prepareConversation(request, { store: stored.store, owner, createId: deps.createId, unseal: deps.unsealReasoning, log: req.log });
@@ -36,10 +36,9 @@ export async function beginStoredTurn(deps: GatewayDependencies, req: Request, r
     await serveBackgroundResponse(deps, stored, req, res, prepared);
     return null;
   }
-  if (request.store === false) return { request: prepared.request, persist: (events) => events };
+  if (request.store === false) return { request: prepared.request };
   return {
     request: prepared.request,
-    persist: (events) =>
-      persistResponseEvents(events, { store: stored.store, owner, inputItems: prepared.inputItems, ancestorIds: prepared.ancestorIds, log: req.log }),
+    saveFinal: (response) => saveResponse(response, { store: stored.store, owner, inputItems: prepared.inputItems, ancestorIds: prepared.ancestorIds, log: req.log }),
   };
 }

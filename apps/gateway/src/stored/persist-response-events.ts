@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { ResponseStore, StoredItem, StoredResponseObject } from '@rgw/response-store';
-import type { Response, ResponseStreamEvent } from '@rgw/responses';
+import type { Response } from '@rgw/responses';
 
 export interface PersistOptions {
   readonly store: ResponseStore;
@@ -15,20 +15,11 @@ export interface PersistOptions {
 }
 
 /**
- * Passes events through and saves the final Response BEFORE yielding the terminal event, so a
- * client that sends its next turn the moment it reads `response.completed` finds this one stored,
- * on any replica. A failed save is logged and counted (by the instrumented store); the answer
- * still goes out: losing the stored copy is better than losing the answer.
+ * Stores the final Response. Called by the pipeline before the terminal event goes out (see
+ * ExecuteOptions.beforeTerminal) and by background runs. A failed save is logged and counted (by
+ * the instrumented store); the answer still goes out: losing the stored copy is better than losing
+ * the answer.
  */
-export async function* persistResponseEvents(events: AsyncIterable<ResponseStreamEvent>, options: PersistOptions): AsyncGenerator<ResponseStreamEvent> {
-  for await (const event of events) {
-    if (event.type === 'response.completed' || event.type === 'response.incomplete' || event.type === 'response.failed') {
-      await saveResponse(event.response, options);
-    }
-    yield event;
-  }
-}
-
 export async function saveResponse(response: Response, options: PersistOptions): Promise<void> {
   try {
     const result = await options.store.save(
