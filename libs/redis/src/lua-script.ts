@@ -3,10 +3,13 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 
-/** A Lua script file named `<name>-<numberOfKeys>.lua` (bullmq's convention), with a KEYS/ARGV/returns header. */
+/**
+ * A Lua script file named `<name>-<numberOfKeys>.lua` (bullmq's convention), with a KEYS/ARGV/returns
+ * header; `<name>-n.lua` takes any number of keys (null here), each still passed as a key.
+ */
 export interface LuaScript {
   readonly name: string;
-  readonly numberOfKeys: number;
+  readonly numberOfKeys: number | null;
   readonly lua: string;
 }
 
@@ -17,9 +20,9 @@ export type ScriptRunner = (keys: readonly string[], args: readonly ScriptArgume
 
 /** Read a script file at load time (once per process). `file` is a `new URL('./x-2.lua', import.meta.url)`. */
 export function loadLuaScript(file: URL): LuaScript {
-  const match = /^([a-z0-9-]+)-(\d+)\.lua$/.exec(basename(fileURLToPath(file)));
-  if (match === null) throw new Error(`Lua script file must be named <name>-<numberOfKeys>.lua: ${file.href}`);
-  return { name: match[1] ?? '', numberOfKeys: Number(match[2]), lua: readFileSync(file, 'utf8') };
+  const match = /^([a-z0-9-]+)-(\d+|n)\.lua$/.exec(basename(fileURLToPath(file)));
+  if (match === null) throw new Error(`Lua script file must be named <name>-<numberOfKeys>.lua or <name>-n.lua: ${file.href}`);
+  return { name: match[1] ?? '', numberOfKeys: match[2] === 'n' ? null : Number(match[2]), lua: readFileSync(file, 'utf8') };
 }
 
 /**
@@ -35,10 +38,12 @@ export function defineScripts<Name extends string>(
   for (const key of Object.keys(scripts) as Name[]) {
     const script = scripts[key];
     const command = `rgw_${script.name.replaceAll('-', '_')}`;
-    if (!(command in client)) client.defineCommand(command, { numberOfKeys: script.numberOfKeys, lua: script.lua });
+    // Without numberOfKeys, ioredis takes the key count as the command's first argument.
+    if (!(command in client)) client.defineCommand(command, script.numberOfKeys === null ? { lua: script.lua } : { numberOfKeys: script.numberOfKeys, lua: script.lua });
     const method = (client as unknown as Record<string, (...parts: ScriptArgument[]) => Promise<unknown>>)[command];
     if (method === undefined) throw new Error(`defineCommand did not register ${command}`);
     runners[key] = (keys, args) => {
+      if (script.numberOfKeys === null) return method.call(client, keys.length, ...keys, ...args);
       if (keys.length !== script.numberOfKeys) {
         return Promise.reject(new Error(`${script.name} takes ${script.numberOfKeys} keys, got ${keys.length}`));
       }

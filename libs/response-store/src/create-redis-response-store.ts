@@ -12,7 +12,7 @@ export interface RedisResponseStoreOptions {
 }
 
 const scripts = {
-  save: loadLuaScript(new URL('./save-response-1.lua', import.meta.url)),
+  save: loadLuaScript(new URL('./save-response-n.lua', import.meta.url)),
   cancel: loadLuaScript(new URL('./cancel-response-1.lua', import.meta.url)),
 };
 
@@ -38,22 +38,11 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
   return {
     save: (owner, record, saveOptions = {}) =>
       guard(async () => {
+        const keys = [responseKey(owner, record.response.id), ...itemIdsOf(record).map((itemId) => itemKey(owner, itemId))];
         const ttl = Number(
-          await run.save([responseKey(owner, record.response.id)], [
-            record.response.status,
-            JSON.stringify(record),
-            ttlSeconds,
-            saveOptions.unlessCancelled ? '1' : '0',
-          ]),
+          await run.save(keys, [record.response.status, JSON.stringify(record), ttlSeconds, saveOptions.unlessCancelled ? '1' : '0', record.response.id]),
         );
-        if (ttl <= 0) return 'cancelled';
-        const itemIds = itemIdsOf(record);
-        if (itemIds.length > 0) {
-          const pipeline = redis.pipeline();
-          for (const itemId of itemIds) pipeline.set(itemKey(owner, itemId), record.response.id, 'EX', ttl);
-          throwFirstError(await pipeline.exec());
-        }
-        return 'saved';
+        return ttl <= 0 ? 'cancelled' : 'saved';
       }),
     get: (owner, responseId) => guard(async () => decode(await redis.hmget(responseKey(owner, responseId), 'status', 'body'))),
     getMany: (owner, responseIds) => guard(() => readMany(redis, owner, responseIds)),
