@@ -51,4 +51,5 @@ EXPOSE 8282 9464
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.HEALTHCHECK_PORT || process.env.PORT || 8282) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # Exec form, never `npm start`: npm does not forward SIGTERM, and the gateway drains streams on it.
-CMD ["node", "apps/gateway/src/main.ts"]
+# The V8 flag caps the young generation (why: apps/gateway/src/gateway-node-flags.ts).
+CMD ["node", "--max-semi-space-size=8", "apps/gateway/src/main.ts"]

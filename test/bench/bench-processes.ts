@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { GATEWAY_NODE_FLAGS } from '../../apps/gateway/src/gateway-node-flags.ts';
 
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
 /** Linux reports utime/stime in clock ticks; USER_HZ is 100 on every mainstream kernel build. */
@@ -115,7 +116,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
     REASONING_ENCRYPTION_KEY: 'b'.repeat(64),
   };
   if (options.redisUrl) env['REDIS_URL'] = options.redisUrl;
-  const child = spawnPinned(process.execPath, ['apps/gateway/src/main.ts'], { ...options, env }, 'ignore');
+  const child = spawnPinned(process.execPath, [...GATEWAY_NODE_FLAGS, 'apps/gateway/src/main.ts'], { ...options, env }, 'ignore');
   const stderr = collectStderr(child);
   const origin = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;

@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { GATEWAY_NODE_FLAGS } from '../../apps/gateway/src/gateway-node-flags.ts';
 import { readText, repositoryPath } from './deploy-files.ts';
 
 // No Docker engine runs in CI, so the image is checked by what decides whether it works: the
@@ -69,7 +70,12 @@ describe('Dockerfile', () => {
     expect(user).toBeDefined();
     expect(user).not.toMatch(/USER\s+(root|0)\b/);
     expect(instructions.some((line) => line.startsWith('HEALTHCHECK ') && line.includes('/health'))).toBe(true);
-    expect(instructions.filter((line) => line.startsWith('CMD ')).at(-1)).toBe('CMD ["node", "apps/gateway/src/main.ts"]');
+    expect(instructions.filter((line) => line.startsWith('CMD ')).at(-1)).toBe(`CMD ${JSON.stringify(['node', ...GATEWAY_NODE_FLAGS, 'apps/gateway/src/main.ts']).replaceAll(',', ', ')}`);
+  });
+
+  it('starts the gateway with the same V8 flags from `npm start` as from the image', () => {
+    const start = (JSON.parse(readText('package.json')) as { scripts: Record<string, string> }).scripts['start'];
+    expect(start).toBe(`node scripts/node24.mjs ${GATEWAY_NODE_FLAGS.join(' ')} apps/gateway/src/main.ts`);
   });
 
   it('keeps the build context free of dependencies, git data and local env files', () => {

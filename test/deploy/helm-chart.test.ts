@@ -3,6 +3,7 @@ import { Ajv } from 'ajv';
 import { configSchema } from '@rgw/config';
 import { workerConfigSchema } from '../../apps/worker/src/worker-config.ts';
 import { describe, expect, it } from 'vitest';
+import { GATEWAY_NODE_FLAGS } from '../../apps/gateway/src/gateway-node-flags.ts';
 import { readText, readYaml, repositoryPath } from './deploy-files.ts';
 
 // No helm binary is packaged for Debian or npm, so these are the checks that can run offline:
@@ -94,6 +95,8 @@ describe('Helm chart', () => {
       ]),
     );
     expect(templates.get('worker-deployment.yaml')).toContain('command: ["node", "apps/worker/src/main.ts"]');
+    // The image's CMD, with the gateway's V8 flags (apps/gateway/src/gateway-node-flags.ts).
+    expect(templates.get('gateway-deployment.yaml')).toContain(`command: ${JSON.stringify(['node', ...GATEWAY_NODE_FLAGS, 'apps/gateway/src/main.ts']).replaceAll(',', ', ')}`);
   });
 
   it('probes liveness on /health and readiness on /ready, and sleeps in preStop before the drain', () => {

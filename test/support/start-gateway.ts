@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { GATEWAY_NODE_FLAGS } from '../../apps/gateway/src/gateway-node-flags.ts';
 
 export interface StartGatewayOptions {
   /**
@@ -77,7 +78,7 @@ export function startGateway(options: StartGatewayOptions): Promise<StartedGatew
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
-  const child = spawn(process.execPath, ['apps/gateway/src/main.ts'], {
+  const child = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, 'apps/gateway/src/main.ts'], {
     cwd: options.cwd ?? repositoryRoot,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
