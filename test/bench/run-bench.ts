@@ -236,14 +236,15 @@ async function main(): Promise<void> {
 const EARLIER_RUNS = [
   { label: 'before', file: 'test/bench/baseline-before.json' },
   { label: 'after round 1', file: 'test/bench/results-round1.json' },
+  { label: 'after round 2', file: 'test/bench/results-round2.json' },
 ] as const;
 
 /** docs/benchmarks.md from this run, the recorded earlier runs and the notes on what was changed. */
 function writeDoc(summary: BenchSummary): void {
-  const earlier = EARLIER_RUNS.filter((run) => existsSync(`${repositoryRoot}${run.file}`)).map((run) => ({
-    ...run,
-    summary: JSON.parse(readFileSync(`${repositoryRoot}${run.file}`, 'utf8')) as BenchSummary,
-  }));
+  const earlier = EARLIER_RUNS.filter((run) => existsSync(`${repositoryRoot}${run.file}`))
+    .map((run) => ({ ...run, summary: JSON.parse(readFileSync(`${repositoryRoot}${run.file}`, 'utf8')) as BenchSummary }))
+    // A summary is never its own earlier run (re-rendering a recorded run with --render-only).
+    .filter((run) => run.summary.date !== summary.date);
   const notesPath = new URL('./optimisations.md', import.meta.url);
   const notes = existsSync(notesPath) ? readFileSync(notesPath, 'utf8') : '';
   writeFileSync(`${repositoryRoot}docs/benchmarks.md`, renderBenchmarksDoc(summary, earlier, notes));
