@@ -130,6 +130,9 @@ async function main(): Promise<void> {
     return {
       rss_mb: Math.round(read('process_resident_memory_bytes') / 1e5) / 10,
       heap_mb: Math.round(read('nodejs_heap_size_used_bytes') / 1e5) / 10,
+      // What V8 holds (used or not) and memory outside the heap (Buffers): RSS growth shows in one of them.
+      heap_total_mb: Math.round(read('nodejs_heap_size_total_bytes') / 1e5) / 10,
+      external_mb: Math.round(read('nodejs_external_memory_bytes') / 1e5) / 10,
       handles: read('nodejs_active_handles_total'),
       open_fds: read('process_open_fds'),
     };
@@ -138,7 +141,7 @@ async function main(): Promise<void> {
   const startedAt = Date.now();
   const clients = Array.from({ length: concurrency }, (_, index) => client(index));
   const rows: string[] = [];
-  const header = 't_s   requests  completed  in_band_fail  4xx  502  503  504  aborts  unexpected  rss_mb  heap_mb  handles  fds';
+  const header = 't_s   requests  completed  in_band_fail  4xx  502  503  504  aborts  unexpected  rss_mb  heap_mb  heap_total  external  handles  fds';
   console.log(header);
   while (Date.now() - startedAt < seconds * 1000) {
     await sleep(sampleSeconds * 1000);
@@ -162,6 +165,8 @@ async function main(): Promise<void> {
       String(counts.get('unexpected') ?? 0).padStart(11),
       String(metrics['rss_mb']).padStart(7),
       String(metrics['heap_mb']).padStart(8),
+      String(metrics['heap_total_mb']).padStart(11),
+      String(metrics['external_mb']).padStart(9),
       String(metrics['handles']).padStart(8),
       String(metrics['open_fds']).padStart(4),
     ].join(' ');
