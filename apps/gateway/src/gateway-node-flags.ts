@@ -1,7 +1,7 @@
 /**
  * V8 flags the gateway process runs with, wherever it is started: `npm start`, the Dockerfile's CMD,
- * the Helm chart, the test harness and the benchmark (test/deploy/deploy-files.test.ts holds the
- * first three to this list). They must be command-line flags: V8 sizes its heap when the process
+ * the Helm chart, the test harness and the benchmark (test/deploy/dockerfile.test.ts and
+ * helm-chart.test.ts hold the first three to this list). They must be command-line flags: V8 sizes its heap when the process
  * starts, so setting them from inside main.ts does nothing.
  *
  * `--max-semi-space-size=8` (MB): on a machine with plenty of memory V8 lets the young generation

@@ -104,7 +104,7 @@ export function createMemoryResponseStore(options: MemoryResponseStoreOptions): 
       for (const itemId of itemIds) {
         const responseId = itemIndex.get(keyOf(owner, itemId));
         const entry = responseId === undefined ? undefined : read(owner, responseId);
-        if (responseId === undefined || entry === undefined) continue;
+        if (entry === undefined || responseId === undefined) continue;
         const record = parsed.get(responseId) ?? recordOf(entry);
         parsed.set(responseId, record);
         const item = findItem(record, itemId);

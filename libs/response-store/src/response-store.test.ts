@@ -3,7 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRequestPathRedis } from '@rgw/redis';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
 import { createMemoryResponseStore } from './create-memory-response-store.ts';
-import { createRedisResponseStore, responseKey } from './create-redis-response-store.ts';
+import { createRedisResponseStore, itemKey, responseKey } from './create-redis-response-store.ts';
 import type { ResponseStore, StoredResponseRecord } from './response-store.ts';
 
 const ALICE = 'a'.repeat(64);
@@ -161,9 +161,24 @@ describe('redis response store', () => {
     const ttl = await redis.pttl(responseKey(ALICE, 'resp_1'));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(1000);
+    // The item index keys expire with the record, or they would outlive it for ever.
+    for (const itemId of ['msg_in_resp_1', 'msg_out_resp_1']) {
+      const itemTtl = await redis.pttl(itemKey(ALICE, itemId));
+      expect(itemTtl, itemId).toBeGreaterThan(0);
+      expect(itemTtl, itemId).toBeLessThanOrEqual(1000);
+    }
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // Redis's own clock: no fake timers here
     expect(await store.get(ALICE, 'resp_1')).toBeNull();
     expect((await store.findItems(ALICE, ['msg_in_resp_1'])).size).toBe(0);
+  });
+
+  it('writes no item keys when a runner’s conditional save is refused', async () => {
+    await redis.flushall();
+    const store = createRedisResponseStore({ redis, ttlSeconds: 60 });
+    await store.save(ALICE, record('resp_bg', { status: 'in_progress', output: 'msg_first' }));
+    await store.delete(ALICE, 'resp_bg');
+    expect(await store.save(ALICE, record('resp_bg', { status: 'completed', output: 'msg_late' }), { unlessCancelled: true })).toBe('cancelled');
+    expect(await redis.keys('*')).toEqual([]);
   });
 
   it('never stores the owner’s API key, only the hash it is given', async () => {
