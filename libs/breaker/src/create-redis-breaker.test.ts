@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRequestPathRedis, createSubscriberRedis } from '@rgw/redis';
+import { KEY_PREFIX, createRequestPathRedis, createSubscriberRedis } from '@rgw/redis';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
+import { breakerScripts } from './breaker-scripts.ts';
 import type { BreakerAdmission, BreakerTicket } from './circuit-breaker.ts';
 import { createRedisBreaker, type RedisCircuitBreaker } from './create-redis-breaker.ts';
 
@@ -84,6 +85,47 @@ describe('createRedisBreaker', () => {
     await b.breaker.record(ticketOf(await b.breaker.acquire(scope)), 'success');
     await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
     expect(await a.breaker.acquire(scope)).toMatchObject({ allowed: true });
+  });
+
+  it('keeps a state change learned while a resync is in flight, instead of the older resync reply', async () => {
+    const scope = nextScope();
+    // The replica's first sync script runs for real, but its reply is held until the replica has
+    // opened the scope (a failure recorded through it) and heard that by pub/sub: the order a resync
+    // can meet any time a request fails or a message arrives while it is in flight. Later syncs wait
+    // until the assertions are done, so none can repair what the held one did.
+    const client = createRequestPathRedis(redisServer.url);
+    const subscriber = createSubscriberRedis(redisServer.url);
+    await subscriber.subscribe(`${KEY_PREFIX}cb:events`);
+    const heard = new Promise<void>((resolve) => subscriber.on('message', (_channel: string, message: string) => message.includes(scope) && resolve()));
+    let breaker!: RedisCircuitBreaker;
+    let syncs = 0;
+    let releaseLater!: () => void;
+    const later = new Promise<void>((resolve) => (releaseLater = resolve));
+    let heldReplied!: () => void;
+    const heldReply = new Promise<void>((resolve) => (heldReplied = resolve));
+    Object.assign(client, {
+      rgw_breaker_sync: async (...args: (string | number)[]) => {
+        syncs += 1;
+        if (syncs > 1) await later;
+        const reply: unknown = await client.eval(breakerScripts.sync.lua, 1, ...args);
+        if (syncs === 1) {
+          await breaker.record(ticketOf(await breaker.acquire(scope)), 'failure');
+          await heard;
+          setImmediate(heldReplied); // after the breaker has applied this reply
+        }
+        return reply;
+      },
+    });
+    breaker = createRedisBreaker({ redis: client, subscriber, failureThreshold: 1, openMs: 60_000, syncMs: 3_600_000 });
+    opened.push({ breaker, client });
+    try {
+      await heldReply;
+      expect(breaker.snapshot().get(scope)).toBe('open');
+      expect(await breaker.acquire(scope)).toMatchObject({ allowed: false, state: 'open' });
+    } finally {
+      releaseLater();
+      subscriber.disconnect();
+    }
   });
 
   it('admits a single probe across all replicas once the open time has passed in Redis', async () => {

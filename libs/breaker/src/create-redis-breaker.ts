@@ -42,6 +42,8 @@ interface MirrorEntry {
   consecutiveFailures: number;
   /** Local clock ms until which an open/half-open scope is refused without asking Redis. */
   until: number;
+  /** When the mirror learned it, on a counter of mirror changes (see `resync`). */
+  changed: number;
 }
 
 /** Tickets admitted by the in-process fallback carry this token prefix. */
@@ -68,6 +70,7 @@ export function createRedisBreaker(options: RedisBreakerOptions): RedisCircuitBr
   const scripts = defineScripts(redis, breakerScripts);
   const local = createMemoryBreaker(options);
   const mirror = new Map<string, MirrorEntry>();
+  let changes = 0;
   const listeners = new Set<(event: BreakerStateChange) => void>();
   const ownsSubscriber = options.subscriber === undefined;
   const subscriber =
@@ -104,28 +107,34 @@ export function createRedisBreaker(options: RedisBreakerOptions): RedisCircuitBr
     logger?.debug({ err: error, operation }, 'breaker Redis call failed; deciding locally');
   }
 
-  /** Apply a state learned from Redis. `force` (resync) bypasses the generation guard. */
-  function apply(scope: string, state: BreakerState, ttlMs: number, generation: number, consecutiveFailures: number, force = false): void {
+  /**
+   * Apply a state learned from Redis. Pub/sub and script replies travel on different connections:
+   * never let an older generation win. A resync reply (`resyncSentAt`) bypasses the generation
+   * guard (generations restart after Redis restarts empty) but not what the mirror learned after
+   * the resync was sent: that is newer than the reply, whatever its generation.
+   */
+  function apply(scope: string, state: BreakerState, ttlMs: number, generation: number, consecutiveFailures: number, resyncSentAt?: number): void {
     const entry = mirror.get(scope);
-    // Pub/sub and script replies travel on different connections: never let an older generation win.
-    if (!force && entry !== undefined && generation < entry.generation) return;
+    if (entry !== undefined && (resyncSentAt === undefined ? generation < entry.generation : entry.changed > resyncSentAt)) return;
     const from = entry?.state ?? 'closed';
-    mirror.set(scope, { state, generation, consecutiveFailures, until: now() + ttlMs });
+    changes += 1;
+    mirror.set(scope, { state, generation, consecutiveFailures, until: now() + ttlMs, changed: changes });
     if (from !== state) emit({ scope, from, to: state });
   }
 
   async function resync(): Promise<void> {
     if (!usingRedis()) return;
     try {
+      const sentAt = changes;
       const flat = (await scripts.sync([activeKey], [prefix])) as (string | number)[];
       const seen = new Set<string>();
       for (let i = 0; i + 4 < flat.length; i += 5) {
         const scope = String(flat[i]);
         seen.add(scope);
-        apply(scope, String(flat[i + 1]) as BreakerState, Number(flat[i + 2]), Number(flat[i + 3]), Number(flat[i + 4]), true);
+        apply(scope, String(flat[i + 1]) as BreakerState, Number(flat[i + 2]), Number(flat[i + 3]), Number(flat[i + 4]), sentAt);
       }
       for (const [scope, entry] of mirror) {
-        if (seen.has(scope)) continue;
+        if (seen.has(scope) || entry.changed > sentAt) continue;
         // Not in Redis (closed, expired, or Redis restarted empty): closed with an unknown generation.
         mirror.delete(scope);
         if (entry.state !== 'closed') emit({ scope, from: entry.state, to: 'closed' });
