@@ -33,7 +33,13 @@ function node24Binary() {
 
 const args = process.argv.slice(2);
 const node = node24Binary();
-const env = { ...process.env, PATH: `${path.dirname(node)}${path.delimiter}${process.env.PATH ?? ''}` };
+const env = {
+  ...process.env,
+  PATH: `${path.dirname(node)}${path.delimiter}${process.env.PATH ?? ''}`,
+  // Node keeps the stripped and compiled TypeScript here: from the second start on it neither strips
+  // types again nor loads the stripper (about 20 MB less RSS per process, docs/operations.md).
+  NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? path.join(root, 'node_modules', '.cache', 'node-compile-cache'),
+};
 
 if (args[0] !== '--run' && node === process.execPath && typeof process.execve === 'function') {
   // Replace this process: signals (SIGTERM from a process manager) reach the gateway directly.

@@ -8,16 +8,17 @@
  *   node test/bench/focus-targets.ts open-streams [count]            peak RSS with `count` (default 1000) concurrent
  *                                                                   open streams, freshly started hops
  *
+ * `--log-level=warn` starts the gateways without access logs (what logging costs).
  * `--no-redis` leaves the gateway + Redis target out; `--no-store` sends the gateways `store: false`
  * (what the stored-response path costs); `--gateway-node-options="<flags>"` starts the gateways (only them)
  * with NODE_OPTIONS, to try V8 flags before proposing them for the start command.
  */
 import { parseArgs } from 'node:util';
 import { FAST_MODEL, SLOW_MODEL } from './fast-backend.ts';
-import { type BenchProcess, measureCpu, measurePeakRss, readRssBytes, startBenchScript, startGatewayProcess, startRedisProcess } from './bench-processes.ts';
+import { type BenchProcess, measureCpu, measurePeakRss, readRssBytes, startBenchScript, startGatewayProcess, startRedisProcess, warmCompileCache } from './bench-processes.ts';
 import { type BenchRequest, runStreams, runThroughput } from './load-clients.ts';
 
-const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { 'no-redis': { type: 'boolean', default: false }, 'no-store': { type: 'boolean', default: false }, 'gateway-node-options': { type: 'string' } } });
+const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { 'no-redis': { type: 'boolean', default: false }, 'no-store': { type: 'boolean', default: false }, 'gateway-node-options': { type: 'string' }, 'log-level': { type: 'string', default: 'info' } } });
 const mode = positionals[0] ?? 'throughput';
 const gatewayEnv = flags['gateway-node-options'] ? { env: { NODE_OPTIONS: flags['gateway-node-options'] } } : {};
 
@@ -42,6 +43,7 @@ function median(values: readonly number[]): number {
 
 const started: BenchProcess[] = [];
 try {
+  await warmCompileCache();
   const backend = await startBenchScript('backend', 'test/bench/fast-backend.ts');
   started.push(backend);
   const redis = flags['no-redis'] ? null : await startRedisProcess();
@@ -49,14 +51,14 @@ try {
   const upstreamBaseUrl = `${backend.origin}/v1`;
   const startHops = async (): Promise<Hop[]> => {
     const proxy = await startBenchScript('proxy', 'test/bench/bare-proxy.ts', { env: { UPSTREAM_ORIGIN: backend.origin } });
-    const embedded = await startGatewayProcess({ name: 'embedded', upstreamBaseUrl, logLevel: 'info', ...gatewayEnv });
+    const embedded = await startGatewayProcess({ name: 'embedded', upstreamBaseUrl, logLevel: flags['log-level'], ...gatewayEnv });
     started.push(proxy, embedded);
     const hops: Hop[] = [
       { name: 'bare proxy', process: proxy, pids: [proxy.pid], speaks: 'chat' },
       { name: 'gateway, embedded', process: embedded, pids: [embedded.pid], speaks: 'responses' },
     ];
     if (redis) {
-      const cluster = await startGatewayProcess({ name: 'cluster', upstreamBaseUrl, redisUrl: redis.url, logLevel: 'info', ...gatewayEnv });
+      const cluster = await startGatewayProcess({ name: 'cluster', upstreamBaseUrl, redisUrl: redis.url, logLevel: flags['log-level'], ...gatewayEnv });
       started.push(cluster);
       hops.push({ name: 'gateway + Redis', process: cluster, pids: [cluster.pid, redis.pid], speaks: 'responses' });
     }

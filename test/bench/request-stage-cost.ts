@@ -8,11 +8,11 @@
 import { createApiKeyHasher, createMemoryResponseStore, type StoredResponseObject } from '@rgw/response-store';
 import { createGatewayMetrics, createLogger } from '@rgw/observability';
 import {
+  type Response,
   type ResponseStreamEvent,
   convertChatCompletionToStreamEvents,
-  convertChatStreamToResponsesEvents,
+  convertChatEventsToResponsesEvents,
   convertResponsesRequestToChat,
-  foldResponseEvents,
   parseChatCompletion,
   parseResponsesRequest,
 } from '@rgw/responses';
@@ -36,24 +36,16 @@ const createId = (prefix: string) => `${prefix}_${(counter += 1).toString(16).pa
 const request = parseResponsesRequest(JSON.parse(requestBody), { maxInputItems: 2000 });
 const completion = parseChatCompletion(JSON.parse(completionBody))!;
 
-async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
-  yield* items;
-}
-
-/** The answer side as the gateway runs it: converter → execute's loop (observer tap) → fold. */
-async function foldCompletion() {
+/** The answer side as the gateway runs a JSON answer (executeResponse): one synchronous conversion, the observer tap over its events. */
+function convertCompletion(): Response {
   const context = { responseId: createId('resp'), createdAt: 1, request, model: 'bench-model', toolNames: new Map(), createId, now: () => 1 };
   const observe = createResponseObserver({ metrics, model: 'bench-model', startedAt: performance.now(), upstreamStartedAt: performance.now(), onFinished: () => {} });
-  async function* executeLoop(): AsyncGenerator<ResponseStreamEvent> {
-    for await (const event of convertChatStreamToResponsesEvents(fromArray(convertChatCompletionToStreamEvents(completion)), context)) {
-      observe(event);
-      yield event;
-    }
-  }
-  return foldResponseEvents(executeLoop());
+  const events = convertChatEventsToResponsesEvents(convertChatCompletionToStreamEvents(completion), context);
+  for (const event of events) observe(event);
+  return (events.at(-1) as Extract<ResponseStreamEvent, { type: 'response.completed' }>).response;
 }
 
-const sampleResponse = await foldCompletion();
+const sampleResponse = convertCompletion();
 const store = createMemoryResponseStore({ maxEntries: 10_000, ttlSeconds: 3600 });
 const ownerOf = createApiKeyHasher('b'.repeat(64));
 const logger = createLogger({ level: 'info', name: 'gateway', destination: { write: () => {} } });
@@ -62,7 +54,7 @@ const stages: Record<string, () => unknown> = {
   'request: JSON.parse + parseResponsesRequest': () => parseResponsesRequest(JSON.parse(requestBody), { maxInputItems: 2000 }),
   'request: convert to Chat + JSON.stringify': () => JSON.stringify(convertResponsesRequestToChat(request, { model: 'bench-model' }).chatRequest),
   'completion: JSON.parse + parseChatCompletion': () => parseChatCompletion(JSON.parse(completionBody)),
-  'answer: converter event chain + fold': () => foldCompletion(),
+  'answer: converter + observer tap': () => convertCompletion(),
   'answer: JSON.stringify(Response)': () => JSON.stringify(sampleResponse),
   'store: owner HMAC': () => ownerOf('bench-key'),
   'store: memory save': () => store.save('owner', { response: { ...sampleResponse, id: createId('resp') } as unknown as StoredResponseObject, inputItems: [], ancestorIds: [] }),

@@ -26,6 +26,7 @@ import {
   startBenchScript,
   startGatewayProcess,
   startRedisProcess,
+  warmCompileCache,
 } from './bench-processes.ts';
 import { type BenchRequest, percentile, runFixedRateLatency, runStreams, runThroughput } from './load-clients.ts';
 import { type BenchSummary, type TargetName, checkTargets, renderBenchmarksDoc } from './render-benchmarks-doc.ts';
@@ -112,6 +113,8 @@ async function main(): Promise<void> {
   const started: BenchProcess[] = [];
   const startedAt = Date.now();
   try {
+    log('warming the compile cache');
+    await warmCompileCache();
     log('starting backend, bare proxy, redis and two gateways');
     const backend = await startBenchScript('backend', 'test/bench/fast-backend.ts', { cpus: loadCpus });
     started.push(backend);

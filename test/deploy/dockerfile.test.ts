@@ -1,4 +1,6 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { builtinModules } from 'node:module';
 import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -76,6 +78,33 @@ describe('Dockerfile', () => {
   it('starts the gateway with the same V8 flags from `npm start` as from the image', () => {
     const start = (JSON.parse(readText('package.json')) as { scripts: Record<string, string> }).scripts['start'];
     expect(start).toBe(`node scripts/node24.mjs ${GATEWAY_NODE_FLAGS.join(' ')} apps/gateway/src/main.ts`);
+  });
+
+  it('fills a compile cache at build time with the flags the apps run with, so replicas start without stripping types', () => {
+    const cacheEnv = instructions.find((line) => line.startsWith('ENV NODE_COMPILE_CACHE='));
+    expect(cacheEnv).toBeDefined();
+    const warm = instructions.find((line) => line.startsWith('RUN ') && line.includes('--load-only'));
+    expect(warm).toContain(`node ${GATEWAY_NODE_FLAGS.join(' ')} apps/gateway/src/main.ts --load-only`);
+    expect(warm).toContain('node apps/worker/src/main.ts --load-only');
+    // Filled before USER drops root: the node user only reads it.
+    expect(instructions.indexOf(warm!)).toBeLessThan(instructions.findIndex((line) => line.startsWith('USER ')));
+  });
+
+  it('loads every module with --load-only and exits without config, leaving a compile cache the start reads', () => {
+    const cache = mkdtempSync(join(tmpdir(), 'compile-cache-'));
+    try {
+      for (const entry of ['apps/gateway/src/main.ts', 'apps/worker/src/main.ts']) {
+        // No PORT, no REDIS_URL, nothing: --load-only must exit before the config is read.
+        const run = spawnSync(process.execPath, [entry, '--load-only'], { cwd: repositoryPath('.'), env: { PATH: process.env['PATH'] ?? '', NODE_COMPILE_CACHE: cache }, encoding: 'utf8', timeout: 60_000 });
+        expect({ entry, status: run.status, stderr: run.stderr }).toEqual({ entry, status: 0, stderr: '' });
+      }
+      // One directory per Node version, holding an entry per stripped and compiled module.
+      const [versionDirectory] = readdirSync(cache);
+      expect(versionDirectory).toContain(process.version);
+      expect(readdirSync(join(cache, versionDirectory!)).length).toBeGreaterThan(100);
+    } finally {
+      rmSync(cache, { recursive: true, force: true });
+    }
   });
 
   it('keeps the build context free of dependencies, git data and local env files', () => {

@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { CANCELLABLE_STATUSES, type CancelResult, type ResponseStore, type StoredItem, type StoredResponseRecord } from './response-store.ts';
 
 export interface MemoryResponseStoreOptions {
@@ -10,11 +11,13 @@ export interface MemoryResponseStoreOptions {
 }
 
 interface Entry {
+  readonly owner: string;
+  readonly responseId: string;
   /** The record as JSON text: a copy no caller can mutate, and more compact than the object graph. */
   json: string;
   status: string;
   readonly expiresAt: number;
-  itemIds: readonly string[];
+  readonly itemIds: readonly string[];
 }
 
 // JSON text instead of structuredClone: records are plain JSON (response-store.ts), and stringify +
@@ -28,60 +31,45 @@ const recordOf = (entry: Entry): StoredResponseRecord => JSON.parse(entry.json) 
 export function createMemoryResponseStore(options: MemoryResponseStoreOptions): ResponseStore {
   const now = options.now ?? Date.now;
   const ttlMs = options.ttlSeconds * 1000;
-  // Map iteration order is insertion order: re-inserting on access makes the first key the LRU one.
-  const entries = new Map<string, Entry>();
-  const itemIndex = new Map<string, string>();
   const keyOf = (owner: string, id: string) => `${owner}\0${id}`;
+  const itemIndex = new Map<string, string>();
+  // lru-cache rather than a Map re-inserted on access: a Map whose oldest keys are deleted keeps
+  // their slots until it rehashes, and finding the oldest live key walks them (8.8 against 0.9 µs
+  // per save at 10,000 entries, docs/benchmarks.md). Expiry stays ours, on the injected clock.
+  const entries = new LRUCache<string, Entry>({
+    max: options.maxEntries,
+    // However an entry leaves (evicted, deleted, expired), its item ids stop resolving to it.
+    dispose: (entry) => {
+      for (const itemId of entry.itemIds) {
+        const itemKey = keyOf(entry.owner, itemId);
+        if (itemIndex.get(itemKey) === entry.responseId) itemIndex.delete(itemKey);
+      }
+    },
+  });
 
-  const remove = (owner: string, responseId: string): boolean => {
-    const key = keyOf(owner, responseId);
-    const entry = entries.get(key);
-    if (entry === undefined) return false;
-    entries.delete(key);
-    for (const itemId of entry.itemIds) {
-      const itemKey = keyOf(owner, itemId);
-      if (itemIndex.get(itemKey) === responseId) itemIndex.delete(itemKey);
-    }
-    return true;
-  };
-
-  /** The live entry, touched as recently used; expired ones are dropped on the way. */
+  /** The live entry, touched as recently used; an expired one is dropped on the way. */
   const read = (owner: string, responseId: string): Entry | undefined => {
     const key = keyOf(owner, responseId);
     const entry = entries.get(key);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= now()) {
-      remove(owner, responseId);
+      entries.delete(key);
       return undefined;
     }
-    entries.delete(key);
-    entries.set(key, entry);
     return entry;
-  };
-
-  const evictOverflow = () => {
-    while (entries.size > options.maxEntries) {
-      const oldest = entries.keys().next();
-      if (oldest.done) return;
-      const [owner = '', responseId = ''] = oldest.value.split('\0');
-      remove(owner, responseId);
-    }
   };
 
   return {
     async save(owner, record, saveOptions = {}) {
       const existing = read(owner, record.response.id);
       if (saveOptions.unlessCancelled && (existing === undefined || existing.status === 'cancelled')) return 'cancelled';
+      const responseId = record.response.id;
+      const key = keyOf(owner, responseId);
       const itemIds = itemIdsOf(record);
-      if (existing) remove(owner, record.response.id);
-      entries.set(keyOf(owner, record.response.id), {
-        json: JSON.stringify(record),
-        status: record.response.status,
-        expiresAt: existing?.expiresAt ?? now() + ttlMs,
-        itemIds,
-      });
-      for (const itemId of itemIds) itemIndex.set(keyOf(owner, itemId), record.response.id);
-      evictOverflow();
+      // Deleted first, so the old entry's index cleanup runs before the new item ids are indexed.
+      if (existing) entries.delete(key);
+      entries.set(key, { owner, responseId, json: JSON.stringify(record), status: record.response.status, expiresAt: existing?.expiresAt ?? now() + ttlMs, itemIds });
+      for (const itemId of itemIds) itemIndex.set(keyOf(owner, itemId), responseId);
       return 'saved';
     },
     async get(owner, responseId) {
@@ -95,7 +83,7 @@ export function createMemoryResponseStore(options: MemoryResponseStoreOptions): 
       });
     },
     async delete(owner, responseId) {
-      return read(owner, responseId) !== undefined && remove(owner, responseId);
+      return read(owner, responseId) !== undefined && entries.delete(keyOf(owner, responseId));
     },
     async findItems(owner, itemIds) {
       const found = new Map<string, StoredItem>();

@@ -141,6 +141,15 @@ describe('memory response store', () => {
     await store.get(ALICE, 'resp_1'); // resp_2 is now the least recently used
     await store.save(ALICE, record('resp_3'));
     expect((await store.getMany(ALICE, ['resp_1', 'resp_2', 'resp_3'])).map((entry) => entry?.response.id ?? null)).toEqual(['resp_1', null, 'resp_3']);
+    // The evicted response's items stop resolving with it; the others' still do.
+    expect([...(await store.findItems(ALICE, ['msg_in_resp_1', 'msg_out_resp_2', 'msg_in_resp_2', 'msg_out_resp_3'])).keys()]).toEqual(['msg_in_resp_1', 'msg_out_resp_3']);
+  });
+
+  it('re-indexes a response saved again: its new items resolve, the ones it dropped do not', async () => {
+    const store = createMemoryResponseStore({ maxEntries: 10, ttlSeconds: 60 });
+    await store.save(ALICE, record('resp_1', { status: 'queued', output: 'msg_draft' }));
+    await store.save(ALICE, record('resp_1', { status: 'completed', output: 'msg_final' }));
+    expect([...(await store.findItems(ALICE, ['msg_draft', 'msg_final', 'msg_in_resp_1'])).keys()]).toEqual(['msg_final', 'msg_in_resp_1']);
   });
 
   it('does not let a caller change a stored record by mutating what it saved or read', async () => {

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseChatCompletion } from './chat-chunk-schema.ts';
 import { convertChatCompletionToStreamEvents } from './convert-chat-completion-to-stream-events.ts';
-import { convertChatStreamToResponsesEvents } from './convert-chat-stream-to-responses-events.ts';
-import { foldResponseEvents } from './fold-response-events.ts';
+import { convertChatEventsToResponsesEvents, convertChatStreamToResponsesEvents } from './convert-chat-stream-to-responses-events.ts';
 import { assertValidResponsesEventSequence } from './test-support/assert-valid-responses-event-sequence.ts';
 import { createTestContext } from './test-support/create-test-context.ts';
 import { collect, streamOf } from './test-support/load-chunk-fixture.ts';
@@ -44,21 +43,15 @@ describe('convertChatCompletionToStreamEvents', () => {
     expect(response.usage).toMatchObject({ input_tokens: 50, output_tokens: 30, total_tokens: 80, output_tokens_details: { reasoning_tokens: 6 } });
   });
 
+  it('converts synchronously to the events the stream machine yields', async () => {
+    if (completion === null) throw new Error('fixture did not parse');
+    const viaStream = await collect(convertChatStreamToResponsesEvents(streamOf(convertChatCompletionToStreamEvents(completion)), createTestContext()));
+    const direct = convertChatEventsToResponsesEvents(convertChatCompletionToStreamEvents(completion), createTestContext());
+    expect(direct).toEqual(viaStream);
+    expect(direct.at(-1)).toMatchObject({ type: 'response.completed', response: { id: 'resp_test', status: 'completed', completed_at: 1769100005 } });
+  });
+
   it('ends with [DONE] even for a completion without choices or usage', () => {
     expect(convertChatCompletionToStreamEvents({ id: 'x', choices: [] })).toEqual([{ type: 'done' }]);
-  });
-});
-
-describe('foldResponseEvents', () => {
-  it("returns the terminal event's Response for the non-streaming answer", async () => {
-    if (completion === null) throw new Error('fixture did not parse');
-    const context = createTestContext();
-    const response = await foldResponseEvents(convertChatStreamToResponsesEvents(streamOf(convertChatCompletionToStreamEvents(completion)), context));
-    expect(response).toMatchObject({ id: 'resp_test', status: 'completed', completed_at: 1769100005 });
-    expect(response.output).toHaveLength(4);
-  });
-
-  it('rejects a stream that ends without a terminal event', async () => {
-    await expect(foldResponseEvents(streamOf([]))).rejects.toThrow('without a terminal event');
   });
 });

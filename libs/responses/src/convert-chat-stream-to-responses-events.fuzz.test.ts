@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseChatChunk } from './chat-chunk-schema.ts';
 import type { ChatStreamEvent, ResponseStreamEvent } from './converter-contract.ts';
-import { convertChatStreamToResponsesEvents } from './convert-chat-stream-to-responses-events.ts';
+import { convertChatEventsToResponsesEvents, convertChatStreamToResponsesEvents } from './convert-chat-stream-to-responses-events.ts';
 import { assertValidResponsesEventSequence } from './test-support/assert-valid-responses-event-sequence.ts';
 import { createTestContext } from './test-support/create-test-context.ts';
 
@@ -59,8 +59,12 @@ async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
   yield* items;
 }
 
+function fuzzContext(stream: boolean) {
+  return createTestContext({ request: { stream, reasoning: { summary: 'auto' } }, toolNames, sealReasoning: (reasoning) => `sealed:${reasoning.length}` });
+}
+
 async function convert(events: readonly ChatStreamEvent[], stream: boolean): Promise<ResponseStreamEvent[]> {
-  const context = createTestContext({ request: { stream, reasoning: { summary: 'auto' } }, toolNames, sealReasoning: (reasoning) => `sealed:${reasoning.length}` });
+  const context = fuzzContext(stream);
   const output: ResponseStreamEvent[] = [];
   for await (const event of convertChatStreamToResponsesEvents(fromArray(events), context)) output.push(event);
   return output;
@@ -86,6 +90,15 @@ describe('answer side under fuzzing', () => {
         expect(terminal.status).not.toBe('completed');
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('the synchronous converter (non-streamed completions) gives exactly the stream converter\'s events', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(streamEvent, { maxLength: 30 }), async (events) => {
+        expect(convertChatEventsToResponsesEvents(events, fuzzContext(false))).toEqual(await convert(events, false));
+      }),
+      { numRuns: 1_000 },
     );
   });
 });

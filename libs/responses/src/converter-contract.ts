@@ -4,7 +4,8 @@
  *                convertResponsesRequestToChat(request, options) -> { chatRequest, toolNames, warnings }
  * Answer side:   convertChatStreamToResponsesEvents(events, context) -> AsyncGenerator<ResponseStreamEvent>
  *                convertChatCompletionToStreamEvents(completion) -> ChatStreamEvent[]  (non-stream path reuses the stream machine)
- *                foldResponseEvents / the terminal event's `response` -> Response
+ *                convertChatEventsToResponsesEvents(events, context) -> ResponseStreamEvent[]  (the same machine, synchronously)
+ *                the terminal event's `response` -> Response
  * Everything here is pure: ids and clocks come in through the context.
  */
 import type { Response, ResponseStreamEvent } from 'openai/resources/responses/responses';

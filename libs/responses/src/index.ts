@@ -7,7 +7,6 @@ export * from './chat-chunk-schema.ts';
 export * from './map-chat-backend-error.ts';
 export * from './convert-chat-stream-to-responses-events.ts';
 export * from './convert-chat-completion-to-stream-events.ts';
-export * from './fold-response-events.ts';
 export * from './build-response-skeleton.ts';
 export * from './map-chat-usage.ts';
 export * from './map-chat-finish-reason.ts';

@@ -1,11 +1,11 @@
 import type { Request, RequestHandler, Response as ExpressResponse } from 'express';
 import { InvalidRequestError } from '@rgw/errors';
-import { type Response, type ResponseStreamEvent, foldResponseEvents, parseResponsesRequest } from '@rgw/responses';
+import { type Response, type ResponseStreamEvent, parseResponsesRequest } from '@rgw/responses';
 import type { GatewayDependencies } from '../gateway-dependencies.ts';
 import { readJsonBody } from '../http/read-json-body.ts';
 import { writeSseEvent } from '../http/write-sse-event.ts';
 import { beginStoredTurn } from '../stored/begin-stored-turn.ts';
-import { executeResponseEvents, isTerminal } from './execute-response-events.ts';
+import { type ExecuteOptions, executeResponse, executeResponseEvents, isTerminal } from './execute-response.ts';
 import { mapResponseFailure } from './map-response-failure.ts';
 import { peekFirstOutput } from './peek-first-output.ts';
 
@@ -32,21 +32,20 @@ export function serveResponses(deps: GatewayDependencies): RequestHandler {
     res.on('close', () => {
       if (!res.writableFinished) abort.abort();
     });
-    const events = executeResponseEvents(deps, turn.request, {
+    const options: ExecuteOptions = {
       apiKey: String(res.locals['apiKey']),
       signal: abort.signal,
       responseId: deps.createId('resp'),
       createdAt: deps.now(),
       log: req.log,
       requestId: String(req.id),
-      upstreamStream: turn.request.stream === true,
       startedAt,
       onFinished: (fields) => setLogFields(res, fields),
       ...(turn.saveFinal ? { beforeTerminal: turn.saveFinal } : {}),
-    });
+    };
     try {
-      if (turn.request.stream) await streamToClient(req, res, events);
-      else await answerWithJson(res, events);
+      if (turn.request.stream) await streamToClient(req, res, executeResponseEvents(deps, turn.request, options));
+      else answerWithJson(res, await executeResponse(deps, turn.request, options));
     } catch (error) {
       // The client left: nobody to answer; the breaker already heard "ignored".
       if (abort.signal.aborted && (res.headersSent || res.destroyed)) return;
@@ -88,8 +87,7 @@ async function streamToClient(req: Request, res: ExpressResponse, events: AsyncI
   }
 }
 
-async function answerWithJson(res: ExpressResponse, events: AsyncIterable<ResponseStreamEvent>): Promise<void> {
-  const response = await foldResponseEvents(events);
+function answerWithJson(res: ExpressResponse, response: Response): void {
   // A non-streamed failure is an HTTP error, as OpenAI answers it, not a 200 with status "failed".
   if (response.status === 'failed') throw mapResponseFailure(response.error?.code, response.error?.message ?? 'The backend failed.');
   // Written directly rather than through express's res.json: its content-type and freshness

@@ -6,7 +6,7 @@ import type { GatewayDependencies } from '../gateway-dependencies.ts';
 import { readJsonBody } from '../http/read-json-body.ts';
 import { mapResponseFailure } from '../responses/map-response-failure.ts';
 import { sealCompactionSummary } from './compaction-summary.ts';
-import { executeResponseEvents } from '../responses/execute-response-events.ts';
+import { executeResponse } from '../responses/execute-response.ts';
 import { prepareConversation } from './prepare-conversation.ts';
 import type { StoredResponses } from './stored-responses.ts';
 
@@ -74,12 +74,7 @@ async function summarise(
   apiKey: string,
   signal: AbortSignal,
 ): Promise<{ text: string; usage: Response['usage'] }> {
-  let final: Response | undefined;
-  const events = executeResponseEvents(deps, request, { apiKey, signal, responseId: deps.createId('resp'), createdAt: deps.now(), log: req.log, requestId: String(req.id) });
-  for await (const event of events) {
-    if (event.type === 'response.completed' || event.type === 'response.incomplete' || event.type === 'response.failed') final = event.response;
-  }
-  if (!final) throw mapResponseFailure('server_error', 'The backend answer ended without a result.');
+  const final = await executeResponse(deps, request, { apiKey, signal, responseId: deps.createId('resp'), createdAt: deps.now(), log: req.log, requestId: String(req.id) });
   if (final.status === 'failed') throw mapResponseFailure(final.error?.code, final.error?.message ?? 'The backend failed.');
   const text = final.output
     .flatMap((item) => (item.type === 'message' ? item.content : []))

@@ -2,7 +2,7 @@ import type { Request, Response as ExpressResponse } from 'express';
 import { InvalidRequestError, NotFoundError } from '@rgw/errors';
 import type { GatewayDependencies } from '../gateway-dependencies.ts';
 import { buildQueuedResponse } from './build-queued-response.ts';
-import { executeResponseEvents } from '../responses/execute-response-events.ts';
+import { executeResponseEvents } from '../responses/execute-response.ts';
 import type { PreparedConversation } from './prepare-conversation.ts';
 import type { StoredResponses } from './stored-responses.ts';
 import { writeEventStream } from './write-event-stream.ts';

@@ -1,17 +1,18 @@
 import type { Logger } from 'pino';
 import { breakerScopeFor, type BreakerOutcome } from '@rgw/breaker';
-import { NotFoundError, ServiceUnavailableError, isBackendFault } from '@rgw/errors';
+import { NotFoundError, ServiceUnavailableError, UpstreamError, isBackendFault } from '@rgw/errors';
 import {
-  type ChatStreamEvent,
+  type ChatCompletionRequest,
   type Response,
   type ResponseContext,
   type ResponseStreamEvent,
   type ResponsesRequest,
   convertChatCompletionToStreamEvents,
+  convertChatEventsToResponsesEvents,
   convertChatStreamToResponsesEvents,
   convertResponsesRequestToChat,
 } from '@rgw/responses';
-import { classifyTransportError } from '@rgw/upstream';
+import { type UpstreamCallOptions, classifyTransportError } from '@rgw/upstream';
 import type { GatewayDependencies } from '../gateway-dependencies.ts';
 import { classifyUpstreamFailure } from './classify-upstream-failure.ts';
 import { isClientCausedFailure } from './map-response-failure.ts';
@@ -26,12 +27,6 @@ export interface ExecuteOptions {
   readonly createdAt: number;
   readonly log: Logger;
   readonly requestId?: string;
-  /**
-   * Ask the backend for a stream (default) or for one completion. Streaming clients and detached runs
-   * stream (idle timeouts apply per chunk); a non-streamed client gets a non-streamed backend call,
-   * which costs the backend and us less, and runs through the same state machine.
-   */
-  readonly upstreamStream?: boolean;
   /** performance.now() when the request arrived, for time to first token; default: now. */
   readonly startedAt?: number;
   /** Log fields of the finished response (status, ttft, tokens). */
@@ -44,14 +39,72 @@ export interface ExecuteOptions {
 }
 
 /**
- * The one pipeline behind every answer — foreground streams, JSON answers, background runs and
- * compaction: resolve the model → convert the request → breaker → backend → converter → metrics.
- * Lazy: nothing happens before the first `next()`, and a refusal (unknown model, open breaker, a
+ * The pipeline behind every answer — foreground streams, background runs and compaction (JSON
+ * answers take executeResponse, the same steps around one completion): resolve the model → convert
+ * the request → breaker → backend → converter → metrics. Streaming, idle timeouts apply per chunk. Lazy: nothing happens before the first `next()`, and a refusal (unknown model, open breaker, a
  * backend error before its first byte) is thrown from it as a GatewayError, while the caller can
  * still answer with an HTTP status. The breaker hears the outcome exactly once, also when the
  * consumer stops early (a client that disconnects: `ignored`).
  */
 export async function* executeResponseEvents(deps: GatewayDependencies, request: ResponsesRequest, options: ExecuteOptions): AsyncGenerator<ResponseStreamEvent> {
+  const run = await admitExecution(deps, request, options);
+  try {
+    const upstreamStartedAt = performance.now();
+    const chunks = await run.callUpstream(() => deps.upstream.streamChat(run.chatRequest, run.call));
+    const pass = run.createTap(upstreamStartedAt);
+    for await (const event of convertChatStreamToResponsesEvents(chunks, run.context)) {
+      await pass(event);
+      yield event;
+    }
+  } catch (error) {
+    run.failWith(error);
+    throw error;
+  } finally {
+    await run.settle();
+  }
+}
+
+/**
+ * The JSON answer: one non-streamed backend call (cheaper for the backend and for us) through the
+ * same state machine, converted in one synchronous step. Resolves with the terminal event's Response,
+ * stored before it is returned; throws the same refusals as executeResponseEvents.
+ */
+export async function executeResponse(deps: GatewayDependencies, request: ResponsesRequest, options: ExecuteOptions): Promise<Response> {
+  const run = await admitExecution(deps, request, options);
+  try {
+    const upstreamStartedAt = performance.now();
+    const completion = await run.callUpstream(() => deps.upstream.completeChat(run.chatRequest, run.call));
+    const events = convertChatEventsToResponsesEvents(convertChatCompletionToStreamEvents(completion), run.context);
+    const pass = run.createTap(upstreamStartedAt);
+    for (const event of events) await pass(event);
+    const terminal = events.at(-1);
+    // The converter always ends with a terminal event.
+    if (terminal === undefined || !isTerminal(terminal)) throw new UpstreamError('The response ended without a terminal event.');
+    return terminal.response;
+  } catch (error) {
+    run.failWith(error);
+    throw error;
+  } finally {
+    await run.settle();
+  }
+}
+
+interface Execution {
+  readonly chatRequest: ChatCompletionRequest;
+  readonly context: ResponseContext;
+  readonly call: UpstreamCallOptions;
+  /** Runs the backend call, counting a refusal in the upstream error metric. */
+  callUpstream<T>(send: () => Promise<T>): Promise<T>;
+  /** The per-event tap: metrics and log fields, the breaker's outcome, the store before the terminal event. */
+  createTap(upstreamStartedAt: number): (event: ResponseStreamEvent) => Promise<void> | undefined;
+  /** What a thrown error tells the breaker. */
+  failWith(error: unknown): void;
+  /** Tells the breaker the outcome, once. */
+  settle(): Promise<void>;
+}
+
+/** Everything before the backend call, shared by both drivers; throws GatewayErrors the caller answers with. */
+async function admitExecution(deps: GatewayDependencies, request: ResponsesRequest, options: ExecuteOptions): Promise<Execution> {
   const startedAt = options.startedAt ?? performance.now();
   const resolution = deps.catalog.resolve(request.model);
   if (resolution.kind === 'unknown') {
@@ -87,7 +140,7 @@ export async function* executeResponseEvents(deps: GatewayDependencies, request:
     now: deps.now,
     ...(deps.sealReasoning && wantsEncryptedReasoning(request) ? { sealReasoning: deps.sealReasoning } : {}),
   };
-  const call = {
+  const call: UpstreamCallOptions = {
     apiKey: options.apiKey,
     signal: options.signal,
     ...(options.requestId ? { requestId: options.requestId } : {}),
@@ -95,42 +148,46 @@ export async function* executeResponseEvents(deps: GatewayDependencies, request:
   };
 
   let outcome: BreakerOutcome = 'ignored';
-  try {
-    const upstreamStartedAt = performance.now();
-    let upstreamEvents: AsyncIterable<ChatStreamEvent>;
-    try {
-      upstreamEvents = options.upstreamStream === false
-        ? fromArray(convertChatCompletionToStreamEvents(await deps.upstream.completeChat(chatRequest, call)))
-        : await deps.upstream.streamChat(chatRequest, call);
-    } catch (error) {
-      const kind = classifyUpstreamFailure(error);
-      if (kind && !options.signal.aborted) deps.metrics.upstreamErrors.inc({ model: modelLabel, kind });
-      throw error;
-    }
-    const observe = createResponseObserver({
-      metrics: deps.metrics,
-      model: modelLabel,
-      startedAt,
-      upstreamStartedAt,
-      onFinished: (fields) => options.onFinished?.({ model: modelLabel === 'other' ? undefined : modelLabel, ...fields }),
-    });
-    for await (const event of convertChatStreamToResponsesEvents(upstreamEvents, context)) {
-      observe(event);
-      if (isTerminal(event)) {
-        outcome = outcomeOf(event.response);
-        if (options.beforeTerminal) await options.beforeTerminal(event.response);
+  return {
+    chatRequest,
+    context,
+    call,
+    async callUpstream(send) {
+      try {
+        return await send();
+      } catch (error) {
+        const kind = classifyUpstreamFailure(error);
+        if (kind && !options.signal.aborted) deps.metrics.upstreamErrors.inc({ model: modelLabel, kind });
+        throw error;
       }
-      // The consumer may stop at the `error` event (an early failure it turns into an HTTP error).
-      else if (event.type === 'error') outcome = isClientCausedFailure(readErrorCode(event)) ? 'ignored' : 'failure';
-      yield event;
-    }
-  } catch (error) {
-    outcome = options.signal.aborted || classifyTransportError(error) === 'aborted' ? 'ignored' : isBackendFault(error) ? 'failure' : 'ignored';
-    throw error;
-  } finally {
-    if (options.signal.aborted) deps.metrics.streamDuration.observe({ model: modelLabel, status: 'aborted' }, (performance.now() - startedAt) / 1000);
-    await deps.breaker.record(admission.ticket, outcome).catch((error: unknown) => options.log.warn({ err: error }, 'breaker record failed'));
-  }
+    },
+    createTap(upstreamStartedAt) {
+      const observe = createResponseObserver({
+        metrics: deps.metrics,
+        model: modelLabel,
+        startedAt,
+        upstreamStartedAt,
+        onFinished: (fields) => options.onFinished?.({ model: modelLabel === 'other' ? undefined : modelLabel, ...fields }),
+      });
+      return (event) => {
+        observe(event);
+        if (isTerminal(event)) {
+          outcome = outcomeOf(event.response);
+          return options.beforeTerminal?.(event.response);
+        }
+        // The consumer may stop at the `error` event (an early failure it turns into an HTTP error).
+        if (event.type === 'error') outcome = isClientCausedFailure(readErrorCode(event)) ? 'ignored' : 'failure';
+        return undefined;
+      };
+    },
+    failWith(error) {
+      outcome = options.signal.aborted || classifyTransportError(error) === 'aborted' ? 'ignored' : isBackendFault(error) ? 'failure' : 'ignored';
+    },
+    async settle() {
+      if (options.signal.aborted) deps.metrics.streamDuration.observe({ model: modelLabel, status: 'aborted' }, (performance.now() - startedAt) / 1000);
+      await deps.breaker.record(admission.ticket, outcome).catch((error: unknown) => options.log.warn({ err: error }, 'breaker record failed'));
+    },
+  };
 }
 
 export function isTerminal(event: ResponseStreamEvent): event is Extract<ResponseStreamEvent, { type: 'response.completed' | 'response.incomplete' | 'response.failed' }> {
@@ -151,8 +208,4 @@ function readErrorCode(event: Extract<ResponseStreamEvent, { type: 'error' }>): 
 /** Codex (store:false) asks for it explicitly; store:false needs it to round-trip at all. */
 function wantsEncryptedReasoning(request: ResponsesRequest): boolean {
   return (request.include ?? []).includes('reasoning.encrypted_content') || request.store === false;
-}
-
-async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
-  yield* items;
 }
