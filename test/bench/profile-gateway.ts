@@ -15,6 +15,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { FAST_MODEL } from './fast-backend.ts';
+import { GATEWAY_NODE_FLAGS } from '../../apps/gateway/src/gateway-node-flags.ts';
 import { findFreePort, startBenchScript, startRedisProcess } from './bench-processes.ts';
 import { runStreams, runThroughput } from './load-clients.ts';
 
@@ -64,7 +65,7 @@ if (import.meta.main) {
   const redis = withRedis ? await startRedisProcess() : null;
   const profileDir = mkdtempSync(path.join(tmpdir(), 'gateway-profile-'));
   const port = await findFreePort();
-  const gateway = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, 'apps/gateway/src/main.ts'], {
+  const gateway = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${profileDir}`, 'apps/gateway/src/main.ts'], {
     cwd: repositoryRoot,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info', UPSTREAM_BASE_URL: `${backend.origin}/v1`, ...(redis ? { REDIS_URL: redis.url } : {}) },
     stdio: ['ignore', 'ignore', 'inherit'],

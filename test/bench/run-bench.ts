@@ -240,6 +240,7 @@ const EARLIER_RUNS = [
   { label: 'before', file: 'test/bench/baseline-before.json' },
   { label: 'after round 1', file: 'test/bench/results-round1.json' },
   { label: 'after round 2', file: 'test/bench/results-round2.json' },
+  { label: 'after round 3', file: 'test/bench/results-round3.json' },
 ] as const;
 
 /** docs/benchmarks.md from this run, the recorded earlier runs and the notes on what was changed. */

@@ -11,13 +11,16 @@ export interface MemoryResponseStoreOptions {
 }
 
 interface Entry {
-  readonly owner: string;
   readonly responseId: string;
   /** The record as JSON text: a copy no caller can mutate, and more compact than the object graph. */
   json: string;
   status: string;
   readonly expiresAt: number;
-  readonly itemIds: readonly string[];
+  /**
+   * The exact key strings this entry put in the item index. Removing with the same string objects
+   * skips re-concatenating and re-hashing 120-character keys: that was most of an eviction's cost.
+   */
+  readonly itemKeys: readonly string[];
 }
 
 // JSON text instead of structuredClone: records are plain JSON (response-store.ts), and stringify +
@@ -40,8 +43,7 @@ export function createMemoryResponseStore(options: MemoryResponseStoreOptions): 
     max: options.maxEntries,
     // However an entry leaves (evicted, deleted, expired), its item ids stop resolving to it.
     dispose: (entry) => {
-      for (const itemId of entry.itemIds) {
-        const itemKey = keyOf(entry.owner, itemId);
+      for (const itemKey of entry.itemKeys) {
         if (itemIndex.get(itemKey) === entry.responseId) itemIndex.delete(itemKey);
       }
     },
@@ -65,11 +67,11 @@ export function createMemoryResponseStore(options: MemoryResponseStoreOptions): 
       if (saveOptions.unlessCancelled && (existing === undefined || existing.status === 'cancelled')) return 'cancelled';
       const responseId = record.response.id;
       const key = keyOf(owner, responseId);
-      const itemIds = itemIdsOf(record);
+      const itemKeys = itemIdsOf(record).map((itemId) => keyOf(owner, itemId));
       // Deleted first, so the old entry's index cleanup runs before the new item ids are indexed.
       if (existing) entries.delete(key);
-      entries.set(key, { owner, responseId, json: JSON.stringify(record), status: record.response.status, expiresAt: existing?.expiresAt ?? now() + ttlMs, itemIds });
-      for (const itemId of itemIds) itemIndex.set(keyOf(owner, itemId), responseId);
+      entries.set(key, { responseId, json: JSON.stringify(record), status: record.response.status, expiresAt: existing?.expiresAt ?? now() + ttlMs, itemKeys });
+      for (const itemKey of itemKeys) itemIndex.set(itemKey, responseId);
       return 'saved';
     },
     async get(owner, responseId) {
@@ -117,9 +119,12 @@ export function createMemoryResponseStore(options: MemoryResponseStoreOptions): 
 }
 
 export function itemIdsOf(record: StoredResponseRecord): string[] {
-  const ids = [...record.inputItems, ...record.response.output].map((item) => item.id);
-  // Output items always carry ids; the guard keeps a malformed record from indexing "undefined".
-  return [...new Set(ids.filter((id) => typeof id === 'string' && id !== ''))];
+  const ids = new Set<string>();
+  for (const items of [record.inputItems, record.response.output]) {
+    // Output items always carry ids; the guard keeps a malformed record from indexing "undefined".
+    for (const { id } of items) if (typeof id === 'string' && id !== '') ids.add(id);
+  }
+  return [...ids];
 }
 
 /** Output first: an id that is both (a replayed item) resolves to the response's own version. */
