@@ -31,6 +31,8 @@ process.once('exit', () => {
 
 export interface SpawnOptions {
   readonly env?: Readonly<Record<string, string>>;
+  /** Working directory; default the repository. Another checkout runs another build (A/B runs). */
+  readonly cwd?: string;
   /** `taskset -c` CPU list, e.g. "1"; undefined = let the scheduler place it. */
   readonly cpus?: string | undefined;
 }
@@ -57,8 +59,8 @@ function spawnPinned(command: string, args: readonly string[], options: SpawnOpt
   const env = { ...process.env, NODE_COMPILE_CACHE: COMPILE_CACHE, ...options.env };
   // taskset execs the command: the child's pid is the measured process's pid.
   const child = options.cpus === undefined
-    ? spawn(command, args, { cwd: repositoryRoot, env, stdio: ['ignore', stdout, 'pipe'] })
-    : spawn('taskset', ['-c', options.cpus, command, ...args], { cwd: repositoryRoot, env, stdio: ['ignore', stdout, 'pipe'] });
+    ? spawn(command, args, { cwd: options.cwd ?? repositoryRoot, env, stdio: ['ignore', stdout, 'pipe'] })
+    : spawn('taskset', ['-c', options.cpus, command, ...args], { cwd: options.cwd ?? repositoryRoot, env, stdio: ['ignore', stdout, 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   return child;

@@ -40,6 +40,16 @@ describe('stored responses in embedded mode', () => {
     expect(messages.map((message) => chatContentText(message.content))).toEqual(['Sky colour?', 'Blue.', 'Why?']);
   });
 
+  it('serves on GET exactly the Response the JSON answer carried, and its input as input_items', async () => {
+    backend.enqueue(textAnswer('Stored verbatim.'));
+    const created = await call('POST', '/responses', { model: DEFAULT_MODEL_ID, input: 'Keep this.', metadata: { topic: 'store' } });
+    expect(created.status).toBe(200);
+    const read = await call('GET', `/responses/${String(created.body['id'])}`);
+    expect(read).toEqual({ status: 200, body: created.body });
+    const items = await call('GET', `/responses/${String(created.body['id'])}/input_items`);
+    expect(items.body['data']).toMatchObject([{ type: 'message', role: 'user', content: [{ type: 'input_text', text: 'Keep this.' }] }]);
+  });
+
   it('forgets a response once RESPONSES_TTL_SECONDS have passed', async () => {
     backend.enqueue(textAnswer('Short-lived.'));
     const created = await call('POST', '/responses', { model: DEFAULT_MODEL_ID, input: 'hello' });

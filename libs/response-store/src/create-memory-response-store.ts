@@ -1,5 +1,5 @@
 import { LRUCache } from 'lru-cache';
-import { CANCELLABLE_STATUSES, type CancelResult, type ResponseStore, type StoredItem, type StoredResponseRecord } from './response-store.ts';
+import { CANCELLABLE_STATUSES, type CancelResult, serializeRecord, type ResponseStore, type StoredItem, type StoredResponseRecord } from './response-store.ts';
 
 export interface MemoryResponseStoreOptions {
   /** Most responses kept (RESPONSE_STORE_MAX_ENTRIES, default 10 000); the least recently used go first. */
@@ -70,7 +70,7 @@ export function createMemoryResponseStore(options: MemoryResponseStoreOptions): 
       const itemKeys = itemIdsOf(record).map((itemId) => keyOf(owner, itemId));
       // Deleted first, so the old entry's index cleanup runs before the new item ids are indexed.
       if (existing) entries.delete(key);
-      entries.set(key, { responseId, json: JSON.stringify(record), status: record.response.status, expiresAt: existing?.expiresAt ?? now() + ttlMs, itemKeys });
+      entries.set(key, { responseId, json: serializeRecord(record, saveOptions.responseJson), status: record.response.status, expiresAt: existing?.expiresAt ?? now() + ttlMs, itemKeys });
       for (const itemKey of itemKeys) itemIndex.set(itemKey, responseId);
       return 'saved';
     },

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { ServiceUnavailableError } from '@rgw/errors';
 import { KEY_PREFIX, defineScripts, loadLuaScript } from '@rgw/redis';
 import { findItem, itemIdsOf } from './create-memory-response-store.ts';
-import { CANCELLABLE_STATUSES, type ResponseStore, type StoredItem, type StoredResponseRecord } from './response-store.ts';
+import { CANCELLABLE_STATUSES, type ResponseStore, serializeRecord, type StoredItem, type StoredResponseRecord } from './response-store.ts';
 
 export interface RedisResponseStoreOptions {
   /** A fail-fast request-path client (`createRequestPathRedis`): a down Redis fails a call at once. */
@@ -40,7 +40,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       guard(async () => {
         const keys = [responseKey(owner, record.response.id), ...itemIdsOf(record).map((itemId) => itemKey(owner, itemId))];
         const ttl = Number(
-          await run.save(keys, [record.response.status, JSON.stringify(record), ttlSeconds, saveOptions.unlessCancelled ? '1' : '0', record.response.id]),
+          await run.save(keys, [record.response.status, serializeRecord(record, saveOptions.responseJson), ttlSeconds, saveOptions.unlessCancelled ? '1' : '0', record.response.id]),
         );
         return ttl <= 0 ? 'cancelled' : 'saved';
       }),

@@ -57,6 +57,17 @@ describe.each(implementations)('%s response store', (_name, create) => {
     expect(await store.get(ALICE, 'resp_unknown')).toBeNull();
   });
 
+  it('reads back the same record when the caller hands over the response already serialised', async () => {
+    const plain = record('resp_plain', { ancestors: ['resp_0'] });
+    const withText = { ...record('resp_text', { ancestors: ['resp_0'] }) };
+    await store.save(ALICE, plain);
+    await store.save(ALICE, withText, { responseJson: JSON.stringify(withText.response) });
+    const [readPlain, readWithText] = await store.getMany(ALICE, ['resp_plain', 'resp_text']);
+    expect(readPlain).toEqual(plain);
+    expect(readWithText).toEqual(withText);
+    expect((await store.findItems(ALICE, ['msg_out_resp_text'])).get('msg_out_resp_text')).toEqual(withText.response.output[0]);
+  });
+
   it('keeps empty arrays and nested objects exactly as saved', async () => {
     const saved = { ...record('resp_1'), response: { ...record('resp_1').response, output: [], tools: [], metadata: {} } };
     await store.save(ALICE, saved);

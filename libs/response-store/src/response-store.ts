@@ -50,6 +50,17 @@ export interface SaveOptions {
    * overwrites a cancel nor re-creates a deleted response.
    */
   readonly unlessCancelled?: boolean;
+  /**
+   * `JSON.stringify(record.response)`, when the caller has it already (a JSON answer's body): the
+   * record is then written around that text instead of serialising the Response a second time.
+   */
+  readonly responseJson?: string;
+}
+
+/** The record as stored, as JSON text; `responseJson` is the Response already serialised, if at hand. */
+export function serializeRecord(record: StoredResponseRecord, responseJson?: string): string {
+  if (responseJson === undefined) return JSON.stringify(record);
+  return `{"response":${responseJson},"inputItems":${JSON.stringify(record.inputItems)},"ancestorIds":${JSON.stringify(record.ancestorIds)}}`;
 }
 
 /**

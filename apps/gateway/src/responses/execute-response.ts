@@ -32,10 +32,10 @@ export interface ExecuteOptions {
   /** Log fields of the finished response (status, ttft, tokens). */
   readonly onFinished?: (fields: Record<string, unknown>) => void;
   /**
-   * Awaited with the final Response before the terminal event is passed on: storing it there means a
+   * Awaited with the final Response (and, for a JSON answer, its serialised text) before the terminal event is passed on: storing it there means a
    * client that sends its next turn the moment it reads `response.completed` finds this one stored.
    */
-  readonly beforeTerminal?: (response: Response) => Promise<void>;
+  readonly beforeTerminal?: (response: Response, responseJson?: string) => Promise<void>;
 }
 
 /**
@@ -64,23 +64,30 @@ export async function* executeResponseEvents(deps: GatewayDependencies, request:
   }
 }
 
+export interface ExecutedResponse {
+  readonly response: Response;
+  /** `JSON.stringify(response)`: serialised once, for the answer and the store. */
+  readonly json: string;
+}
+
 /**
  * The JSON answer: one non-streamed backend call (cheaper for the backend and for us) through the
  * same state machine, converted in one synchronous step. Resolves with the terminal event's Response,
  * stored before it is returned; throws the same refusals as executeResponseEvents.
  */
-export async function executeResponse(deps: GatewayDependencies, request: ResponsesRequest, options: ExecuteOptions): Promise<Response> {
+export async function executeResponse(deps: GatewayDependencies, request: ResponsesRequest, options: ExecuteOptions): Promise<ExecutedResponse> {
   const run = await admitExecution(deps, request, options);
   try {
     const upstreamStartedAt = performance.now();
     const completion = await run.callUpstream(() => deps.upstream.completeChat(run.chatRequest, run.call));
     const events = convertChatEventsToResponsesEvents(convertChatCompletionToStreamEvents(completion), run.context);
-    const pass = run.createTap(upstreamStartedAt);
-    for (const event of events) await pass(event);
     const terminal = events.at(-1);
     // The converter always ends with a terminal event.
     if (terminal === undefined || !isTerminal(terminal)) throw new UpstreamError('The response ended without a terminal event.');
-    return terminal.response;
+    const json = JSON.stringify(terminal.response);
+    const pass = run.createTap(upstreamStartedAt);
+    for (const event of events) await pass(event, json);
+    return { response: terminal.response, json };
   } catch (error) {
     run.failWith(error);
     throw error;
@@ -96,7 +103,7 @@ interface Execution {
   /** Runs the backend call, counting a refusal in the upstream error metric. */
   callUpstream<T>(send: () => Promise<T>): Promise<T>;
   /** The per-event tap: metrics and log fields, the breaker's outcome, the store before the terminal event. */
-  createTap(upstreamStartedAt: number): (event: ResponseStreamEvent) => Promise<void> | undefined;
+  createTap(upstreamStartedAt: number): (event: ResponseStreamEvent, responseJson?: string) => Promise<void> | undefined;
   /** What a thrown error tells the breaker. */
   failWith(error: unknown): void;
   /** Tells the breaker the outcome, once. */
@@ -169,11 +176,11 @@ async function admitExecution(deps: GatewayDependencies, request: ResponsesReque
         upstreamStartedAt,
         onFinished: (fields) => options.onFinished?.({ model: modelLabel === 'other' ? undefined : modelLabel, ...fields }),
       });
-      return (event) => {
+      return (event, responseJson) => {
         observe(event);
         if (isTerminal(event)) {
           outcome = outcomeOf(event.response);
-          return options.beforeTerminal?.(event.response);
+          return options.beforeTerminal?.(event.response, responseJson);
         }
         // The consumer may stop at the `error` event (an early failure it turns into an HTTP error).
         if (event.type === 'error') outcome = isClientCausedFailure(readErrorCode(event)) ? 'ignored' : 'failure';

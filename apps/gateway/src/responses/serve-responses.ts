@@ -5,7 +5,7 @@ import type { GatewayDependencies } from '../gateway-dependencies.ts';
 import { readJsonBody } from '../http/read-json-body.ts';
 import { writeSseEvent } from '../http/write-sse-event.ts';
 import { beginStoredTurn } from '../stored/begin-stored-turn.ts';
-import { type ExecuteOptions, executeResponse, executeResponseEvents, isTerminal } from './execute-response.ts';
+import { type ExecuteOptions, type ExecutedResponse, executeResponse, executeResponseEvents, isTerminal } from './execute-response.ts';
 import { mapResponseFailure } from './map-response-failure.ts';
 import { peekFirstOutput } from './peek-first-output.ts';
 
@@ -87,14 +87,13 @@ async function streamToClient(req: Request, res: ExpressResponse, events: AsyncI
   }
 }
 
-function answerWithJson(res: ExpressResponse, response: Response): void {
+function answerWithJson(res: ExpressResponse, { response, json }: ExecutedResponse): void {
   // A non-streamed failure is an HTTP error, as OpenAI answers it, not a 200 with status "failed".
   if (response.status === 'failed') throw mapResponseFailure(response.error?.code, response.error?.message ?? 'The backend failed.');
   // Written directly rather than through express's res.json: its content-type and freshness
   // handling is a tenth of a non-streamed request's CPU, for an answer whose headers are known.
-  const body = JSON.stringify(response);
-  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
-  res.end(body);
+  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) });
+  res.end(json);
 }
 
 function setLogFields(res: ExpressResponse, fields: Record<string, unknown>): void {

@@ -3,7 +3,7 @@ import type { ResponseStore, StoredItem, StoredResponseObject } from '@rgw/respo
 import type { Response, ResponseStreamEvent } from '@rgw/responses';
 import { GatewayError } from '@rgw/errors';
 import { createEventLog, type EventLog } from './event-log.ts';
-import { saveResponse } from './persist-response-events.ts';
+import { saveResponse } from './save-response.ts';
 
 export interface BackgroundRunSpec {
   readonly owner: string;

@@ -2,7 +2,7 @@ import type { Request, Response as ExpressResponse } from 'express';
 import { InvalidRequestError } from '@rgw/errors';
 import type { Response, ResponsesRequest } from '@rgw/responses';
 import type { GatewayDependencies } from '../gateway-dependencies.ts';
-import { saveResponse } from './persist-response-events.ts';
+import { saveResponse } from './save-response.ts';
 import { prepareConversation } from './prepare-conversation.ts';
 import { serveBackgroundResponse } from './serve-background-response.ts';
 
@@ -10,7 +10,7 @@ export interface StoredTurn {
   /** The request to convert: earlier turns, resolved item references and expanded compactions in `input`. */
   readonly request: ResponsesRequest;
   /** Stores the final Response; the pipeline awaits it before the terminal event goes out. Absent when nothing is kept (store: false, no store). */
-  readonly saveFinal?: (response: Response) => Promise<void>;
+  readonly saveFinal?: (response: Response, responseJson?: string) => Promise<void>;
 }
 
 /**
@@ -39,6 +39,7 @@ export async function beginStoredTurn(deps: GatewayDependencies, req: Request, r
   if (request.store === false) return { request: prepared.request };
   return {
     request: prepared.request,
-    saveFinal: (response) => saveResponse(response, { store: stored.store, owner, inputItems: prepared.inputItems, ancestorIds: prepared.ancestorIds, log: req.log }),
+    saveFinal: (response, responseJson) =>
+      saveResponse(response, { store: stored.store, owner, inputItems: prepared.inputItems, ancestorIds: prepared.ancestorIds, log: req.log, ...(responseJson === undefined ? {} : { responseJson }) }),
   };
 }

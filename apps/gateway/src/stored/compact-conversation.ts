@@ -74,7 +74,7 @@ async function summarise(
   apiKey: string,
   signal: AbortSignal,
 ): Promise<{ text: string; usage: Response['usage'] }> {
-  const final = await executeResponse(deps, request, { apiKey, signal, responseId: deps.createId('resp'), createdAt: deps.now(), log: req.log, requestId: String(req.id) });
+  const { response: final } = await executeResponse(deps, request, { apiKey, signal, responseId: deps.createId('resp'), createdAt: deps.now(), log: req.log, requestId: String(req.id) });
   if (final.status === 'failed') throw mapResponseFailure(final.error?.code, final.error?.message ?? 'The backend failed.');
   const text = final.output
     .flatMap((item) => (item.type === 'message' ? item.content : []))

@@ -10,6 +10,8 @@ export interface PersistOptions {
   readonly log: Logger;
   /** Background runs: never overwrite a cancel made meanwhile (possibly on another replica). */
   readonly unlessCancelled?: boolean;
+  /** `JSON.stringify(response)`, when the answer serialised it already. */
+  readonly responseJson?: string;
   /** Called when the write was refused because the response was cancelled. */
   readonly onCancelled?: () => void;
 }
@@ -25,7 +27,7 @@ export async function saveResponse(response: Response, options: PersistOptions):
     const result = await options.store.save(
       options.owner,
       { response: response as unknown as StoredResponseObject, inputItems: options.inputItems, ancestorIds: options.ancestorIds },
-      { unlessCancelled: options.unlessCancelled ?? false },
+      { unlessCancelled: options.unlessCancelled ?? false, ...(options.responseJson === undefined ? {} : { responseJson: options.responseJson }) },
     );
     if (result === 'cancelled') options.onCancelled?.();
   } catch (error) {
