@@ -10,7 +10,8 @@
  *
  * `--baseline=<dir>` also starts an embedded gateway from another checkout (a `git worktree` of the
  * commit to compare with, after `npm ci` there), measured interleaved with this one: an A/B of two
- * builds that machine drift cannot fake.
+ * builds that machine drift cannot fake. `--baseline-env=K=V,K2=V2` gives that gateway its own environment
+ * (the same checkout as baseline, with one setting changed, is an A/B of the setting).
  * `--log-level=warn` starts the gateways without access logs (what logging costs).
  * `--no-redis` leaves the gateway + Redis target out; `--no-store` sends the gateways `store: false`
  * (what the stored-response path costs); `--gateway-node-options="<flags>"` starts the gateways (only them)
@@ -21,7 +22,7 @@ import { FAST_MODEL, SLOW_MODEL } from './fast-backend.ts';
 import { type BenchProcess, measureCpu, measurePeakRss, readRssBytes, startBenchScript, startGatewayProcess, startRedisProcess, warmCompileCache } from './bench-processes.ts';
 import { type BenchRequest, runStreams, runThroughput } from './load-clients.ts';
 
-const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { 'no-redis': { type: 'boolean', default: false }, 'no-store': { type: 'boolean', default: false }, 'gateway-node-options': { type: 'string' }, 'log-level': { type: 'string', default: 'info' }, baseline: { type: 'string' } } });
+const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { 'no-redis': { type: 'boolean', default: false }, 'no-store': { type: 'boolean', default: false }, 'gateway-node-options': { type: 'string' }, 'log-level': { type: 'string', default: 'info' }, baseline: { type: 'string' }, 'baseline-env': { type: 'string' } } });
 const mode = positionals[0] ?? 'throughput';
 const gatewayEnv = flags['gateway-node-options'] ? { env: { NODE_OPTIONS: flags['gateway-node-options'] } } : {};
 
@@ -61,7 +62,7 @@ try {
       { name: 'gateway, embedded', process: embedded, pids: [embedded.pid], speaks: 'responses' },
     ];
     if (flags.baseline) {
-      const baseline = await startGatewayProcess({ name: 'baseline', upstreamBaseUrl, logLevel: flags['log-level'], cwd: flags.baseline, ...(process.env['BASELINE_ENV'] ? { env: Object.fromEntries(process.env['BASELINE_ENV'].split(',').map((pair) => pair.split('=') as [string, string])) } : gatewayEnv) });
+      const baseline = await startGatewayProcess({ name: 'baseline', upstreamBaseUrl, logLevel: flags['log-level'], cwd: flags.baseline, ...(flags['baseline-env'] ? { env: Object.fromEntries(flags['baseline-env'].split(',').map((pair) => pair.split('=') as [string, string])) } : gatewayEnv) });
       started.push(baseline);
       hops.push({ name: 'baseline, embedded', process: baseline, pids: [baseline.pid], speaks: 'responses' });
     }
