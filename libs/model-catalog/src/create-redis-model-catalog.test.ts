@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createRequestPathRedis, createSubscriberRedis } from '@rgw/redis';
+import { createRequestPathRedis, createSubscriberRedis, requestPathRedisOptions } from '@rgw/redis';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
 import { createRedisModelCatalog } from './create-redis-model-catalog.ts';
 import type { ModelCatalog, ModelEntry } from './model-catalog.ts';
@@ -90,6 +90,26 @@ describe('createRedisModelCatalog', () => {
     await until(() => catalogs.every((catalog) => ids(catalog)?.length === 2));
     expect(upstream.calls).toBe(1);
     expect(await admin.pttl(modelKeys.fresh)).toBeGreaterThan(0);
+  });
+
+  it('reads the shared list first even when its subscriber connects before its request-path client', async () => {
+    await publishModelSnapshot(admin, models('a'), { freshMs: 60_000 });
+    const upstream = backend(models('x'));
+    const subscriber = createSubscriberRedis(redisServer.url);
+    await until(() => subscriber.status === 'ready');
+    // Not connected yet: a pass run now would find Redis "down" and ask the backend itself.
+    const client = new Redis(redisServer.url, { ...requestPathRedisOptions(2_000), lazyConnect: true });
+    const catalog = createRedisModelCatalog({ listModels: upstream.listModels, redis: client, subscriber, refreshMs: 60_000, pollMs: 100 });
+    cleanups.push(async () => {
+      await catalog.close();
+      client.disconnect();
+      subscriber.disconnect();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the subscription is made by now
+    void client.connect();
+    await catalog.start();
+    expect(ids(catalog)).toEqual(['a']);
+    expect(upstream.calls).toBe(0);
   });
 
   it('never replaces the shared list with an empty one', async () => {

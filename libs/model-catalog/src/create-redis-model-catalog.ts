@@ -137,13 +137,17 @@ export function createRedisModelCatalog(options: RedisModelCatalogOptions): Mode
   subscriber.on('error', () => {
     // Reported by the request-path client's state logging; an unhandled 'error' would crash.
   });
+  // Ticks wait for start(): a subscriber that connects before the request-path client would
+  // otherwise run a pass that finds Redis "down" and asks the backend directly, while start() is
+  // still giving a healthy Redis its moment (seen as a flaky test under load).
+  let started = false;
   subscriber.on('message', (channel: string) => {
-    if (channel === modelKeys.channel) void tick();
+    if (channel === modelKeys.channel && started) void tick();
   });
   const subscribeAndLoad = () => {
     void subscriber
       .subscribe(modelKeys.channel)
-      .then(() => tick())
+      .then(() => (started ? tick() : undefined))
       .catch(() => undefined);
   };
   subscriber.on('ready', subscribeAndLoad);
@@ -159,6 +163,7 @@ export function createRedisModelCatalog(options: RedisModelCatalogOptions): Mode
       // The client connects in the background; give it a moment so a healthy Redis is read first.
       const deadline = Date.now() + 1_000;
       while (!isRedisReady(redis) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      started = true;
       await tick();
       timer = setInterval(() => void tick(), options.pollMs ?? Math.min(5_000, options.refreshMs));
       timer.unref();
