@@ -5,6 +5,7 @@
  *   node test/bench/focus-targets.ts throughput [rounds] [seconds]   non-streamed requests/s and hop CPU µs per
  *                                                                   request: bare proxy, gateway embedded, gateway + Redis,
  *                                                                   interleaved, median across rounds (default 3 × 4 s)
+ *   node test/bench/focus-targets.ts latency [rounds] [seconds]        p50 latency at a fixed 500 requests/s over 32 connections
  *   node test/bench/focus-targets.ts open-streams [count]            peak RSS with `count` (default 1000) concurrent
  *                                                                   open streams, freshly started hops
  *
@@ -20,7 +21,7 @@
 import { parseArgs } from 'node:util';
 import { FAST_MODEL, SLOW_MODEL } from './fast-backend.ts';
 import { type BenchProcess, measureCpu, measurePeakRss, readRssBytes, startBenchScript, startGatewayProcess, startRedisProcess, warmCompileCache } from './bench-processes.ts';
-import { type BenchRequest, runStreams, runThroughput } from './load-clients.ts';
+import { type BenchRequest, runFixedRateLatency, runStreams, runThroughput } from './load-clients.ts';
 
 const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { 'no-redis': { type: 'boolean', default: false }, 'no-store': { type: 'boolean', default: false }, 'gateway-node-options': { type: 'string' }, 'log-level': { type: 'string', default: 'info' }, baseline: { type: 'string' }, 'baseline-env': { type: 'string' } } });
 const mode = positionals[0] ?? 'throughput';
@@ -53,6 +54,7 @@ try {
   const redis = flags['no-redis'] ? null : await startRedisProcess();
   if (redis) started.push(redis);
   const upstreamBaseUrl = `${backend.origin}/v1`;
+  const baselineEnv = flags['baseline-env'] ? { env: Object.fromEntries(flags['baseline-env'].split(',').map((pair) => pair.split('=') as [string, string])) } : gatewayEnv;
   const startHops = async (): Promise<Hop[]> => {
     const proxy = await startBenchScript('proxy', 'test/bench/bare-proxy.ts', { env: { UPSTREAM_ORIGIN: backend.origin } });
     const embedded = await startGatewayProcess({ name: 'embedded', upstreamBaseUrl, logLevel: flags['log-level'], ...gatewayEnv });
@@ -62,7 +64,7 @@ try {
       { name: 'gateway, embedded', process: embedded, pids: [embedded.pid], speaks: 'responses' },
     ];
     if (flags.baseline) {
-      const baseline = await startGatewayProcess({ name: 'baseline', upstreamBaseUrl, logLevel: flags['log-level'], cwd: flags.baseline, ...(flags['baseline-env'] ? { env: Object.fromEntries(flags['baseline-env'].split(',').map((pair) => pair.split('=') as [string, string])) } : gatewayEnv) });
+      const baseline = await startGatewayProcess({ name: 'baseline', upstreamBaseUrl, logLevel: flags['log-level'], cwd: flags.baseline, ...baselineEnv });
       started.push(baseline);
       hops.push({ name: 'baseline, embedded', process: baseline, pids: [baseline.pid], speaks: 'responses' });
     }
@@ -70,6 +72,13 @@ try {
       const cluster = await startGatewayProcess({ name: 'cluster', upstreamBaseUrl, redisUrl: redis.url, logLevel: flags['log-level'], ...gatewayEnv });
       started.push(cluster);
       hops.push({ name: 'gateway + Redis', process: cluster, pids: [cluster.pid, redis.pid], speaks: 'responses' });
+      if (flags.baseline) {
+        // Its own redis-server, so each figure includes only its own Redis work.
+        const baselineRedis = await startRedisProcess();
+        const baseline = await startGatewayProcess({ name: 'baseline cluster', upstreamBaseUrl, redisUrl: baselineRedis.url, logLevel: flags['log-level'], cwd: flags.baseline, ...baselineEnv });
+        started.push(baselineRedis, baseline);
+        hops.push({ name: 'baseline + Redis', process: baseline, pids: [baseline.pid, baselineRedis.pid], speaks: 'responses' });
+      }
     }
     return hops;
   };
@@ -94,6 +103,17 @@ try {
       const rps = median(row.rps);
       process.stdout.write(`${name.padEnd(20)} ${rps.toFixed(0).padStart(6)} req/s  ${(rps / proxyRps).toFixed(2)} × proxy  ${median(row.cpu).toFixed(0).padStart(4)} µs CPU/request\n`);
     }
+  } else if (mode === 'latency') {
+    const rounds = Number(positionals[1] ?? 5);
+    const seconds = Number(positionals[2] ?? 3);
+    const p50s = new Map<string, number[]>(hops.map((hop) => [hop.name, []]));
+    for (let round = 0; round < rounds; round += 1) {
+      for (const hop of hops) {
+        const result = await runFixedRateLatency(hop.process.origin, requestFor(hop, false, FAST_MODEL), { connections: 32, rate: 500, durationSeconds: seconds });
+        p50s.get(hop.name)!.push(result.p50Ms);
+      }
+    }
+    for (const [name, values] of p50s) process.stdout.write(`${name.padEnd(20)} p50 ${median(values).toFixed(3)} ms at 500 req/s  (rounds: ${values.map((value) => value.toFixed(2)).join(' ')})\n`);
   } else if (mode === 'open-streams') {
     const count = Number(positionals[1] ?? 1000);
     for (const hop of hops) {
@@ -103,7 +123,7 @@ try {
       process.stdout.write(`${hop.name.padEnd(20)} idle ${(idle / 2 ** 20).toFixed(0).padStart(4)} MB  peak ${(peakRssBytes / 2 ** 20).toFixed(0).padStart(4)} MB  ${result.completed} completed, ${result.failed} failed\n`);
     }
   } else {
-    throw new Error(`unknown mode ${mode}: throughput | open-streams`);
+    throw new Error(`unknown mode ${mode}: throughput | latency | open-streams`);
   }
 } finally {
   await Promise.allSettled(started.reverse().map((child) => child.stop()));
