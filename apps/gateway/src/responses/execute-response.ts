@@ -39,9 +39,10 @@ export interface ExecuteOptions {
 }
 
 /**
- * The pipeline behind every answer — foreground streams, background runs and compaction (JSON
- * answers take executeResponse, the same steps around one completion): resolve the model → convert
- * the request → breaker → backend → converter → metrics. Streaming, idle timeouts apply per chunk. Lazy: nothing happens before the first `next()`, and a refusal (unknown model, open breaker, a
+ * The pipeline behind every streamed answer — foreground streams and background runs (JSON answers
+ * and compaction take executeResponse, the same steps around one completion): resolve the model → convert
+ * the request → breaker → backend → converter → metrics. Streaming, idle timeouts apply per chunk.
+ * Lazy: nothing happens before the first `next()`, and a refusal (unknown model, open breaker, a
  * backend error before its first byte) is thrown from it as a GatewayError, while the caller can
  * still answer with an HTTP status. The breaker hears the outcome exactly once, also when the
  * consumer stops early (a client that disconnects: `ignored`).
@@ -53,7 +54,10 @@ export async function* executeResponseEvents(deps: GatewayDependencies, request:
     const chunks = await run.callUpstream(() => deps.upstream.streamChat(run.chatRequest, run.call));
     const pass = run.createTap(upstreamStartedAt);
     for await (const event of convertChatStreamToResponsesEvents(chunks, run.context)) {
-      await pass(event);
+      // Awaited only when there is something to wait for (the store, before the terminal event):
+      // an `await` of nothing still costs every chunk a turn of the microtask queue.
+      const stored = pass(event);
+      if (stored) await stored;
       yield event;
     }
   } catch (error) {
@@ -86,7 +90,10 @@ export async function executeResponse(deps: GatewayDependencies, request: Respon
     if (terminal === undefined || !isTerminal(terminal)) throw new UpstreamError('The response ended without a terminal event.');
     const json = JSON.stringify(terminal.response);
     const pass = run.createTap(upstreamStartedAt);
-    for (const event of events) await pass(event, json);
+    for (const event of events) {
+      const stored = pass(event, json);
+      if (stored) await stored;
+    }
     return { response: terminal.response, json };
   } catch (error) {
     run.failWith(error);
