@@ -93,16 +93,26 @@ describe('createRedisBreaker', () => {
     // opened the scope (a failure recorded through it) and heard that by pub/sub: the order a resync
     // can meet any time a request fails or a message arrives while it is in flight. Later syncs wait
     // until the assertions are done, so none can repair what the held one did.
-    const client = createRequestPathRedis(redisServer.url);
+    // A generous command timeout: with the default 250 ms, a loaded machine could time a script out,
+    // the breaker would fall back to local state and publish nothing, and `heard` would never come.
+    const client = createRequestPathRedis(redisServer.url, { commandTimeoutMs: 10_000 });
     const subscriber = createSubscriberRedis(redisServer.url);
     await subscriber.subscribe(`${KEY_PREFIX}cb:events`);
-    const heard = new Promise<void>((resolve) => subscriber.on('message', (_channel: string, message: string) => message.includes(scope) && resolve()));
+    const heard = new Promise<void>((resolve, reject) => {
+      subscriber.on('message', (_channel: string, message: string) => message.includes(scope) && resolve());
+      // A clear failure instead of the test's timeout, should a script call still fail.
+      setTimeout(() => reject(new Error('the open scope was never published (a Redis call failed and the breaker decided locally)')), 15_000).unref();
+    });
     let breaker!: RedisCircuitBreaker;
     let syncs = 0;
     let releaseLater!: () => void;
     const later = new Promise<void>((resolve) => (releaseLater = resolve));
     let heldReplied!: () => void;
-    const heldReply = new Promise<void>((resolve) => (heldReplied = resolve));
+    let heldFailed!: (error: unknown) => void;
+    const heldReply = new Promise<void>((resolve, reject) => {
+      heldReplied = resolve;
+      heldFailed = reject;
+    });
     Object.assign(client, {
       rgw_breaker_sync: async (...args: (string | number)[]) => {
         syncs += 1;
@@ -110,7 +120,7 @@ describe('createRedisBreaker', () => {
         const reply: unknown = await client.eval(breakerScripts.sync.lua, 1, ...args);
         if (syncs === 1) {
           await breaker.record(ticketOf(await breaker.acquire(scope)), 'failure');
-          await heard;
+          await heard.catch((error: unknown) => heldFailed(error));
           setImmediate(heldReplied); // after the breaker has applied this reply
         }
         return reply;

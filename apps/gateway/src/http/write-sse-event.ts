@@ -10,11 +10,12 @@ export function encodeSseEvent(event: { readonly type: string }): string {
 }
 
 /**
- * Writes one event and waits for the socket to drain when its buffer is full, so a client that
- * stops reading holds back the backend instead of growing our memory.
+ * Writes one event. When the socket's buffer is full it returns a promise of the drain, which the
+ * caller awaits, so a client that stops reading holds back the backend instead of growing our
+ * memory; otherwise nothing (no promise and no microtask turn per event on the common path).
  */
-export async function writeSseEvent(res: ServerResponse, event: { readonly type: string }): Promise<void> {
-  if (res.destroyed) return;
+export function writeSseEvent(res: ServerResponse, event: { readonly type: string }): Promise<void> | undefined {
+  if (res.destroyed) return undefined;
   // The events of one burst (a stream opens and closes with 4–5 at once) leave in one socket write:
   // corked until the microtasks that produce them are done. A syscall per event was the main cost of
   // a short stream (docs/benchmarks.md). The socket is corked, not `res`: Node 24's
@@ -24,8 +25,8 @@ export async function writeSseEvent(res: ServerResponse, event: { readonly type:
     socket.cork();
     process.nextTick(() => socket.uncork());
   }
-  if (res.write(encodeSseEvent(event))) return;
-  await new Promise<void>((resolve) => {
+  if (res.write(encodeSseEvent(event))) return undefined;
+  return new Promise<void>((resolve) => {
     const done = () => {
       res.off('drain', done);
       res.off('close', done);

@@ -70,13 +70,15 @@ async function streamToClient(req: Request, res: ExpressResponse, events: AsyncI
     let terminal: Response | undefined;
     for (const event of peeked.head) {
       if (isTerminal(event)) terminal = event.response;
-      await writeSseEvent(res, event);
+      const draining = writeSseEvent(res, event);
+      if (draining) await draining;
     }
     while (!res.destroyed) {
       const next = await peeked.rest.next();
       if (next.done) break;
       if (isTerminal(next.value)) terminal = next.value.response;
-      await writeSseEvent(res, next.value);
+      const draining = writeSseEvent(res, next.value);
+      if (draining) await draining;
     }
     res.end();
     if (!terminal && !res.destroyed) req.log.error('stream ended without a terminal event');

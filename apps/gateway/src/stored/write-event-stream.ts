@@ -14,7 +14,8 @@ export async function writeEventStream(res: ExpressResponse, events: AsyncGenera
   try {
     for await (const event of events) {
       if (res.destroyed) break;
-      await writeSseEvent(res, event);
+      const draining = writeSseEvent(res, event);
+      if (draining) await draining;
     }
   } finally {
     res.off('close', leave);
