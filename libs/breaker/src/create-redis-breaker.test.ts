@@ -115,10 +115,11 @@ describe('createRedisBreaker', () => {
     });
     Object.assign(client, {
       rgw_breaker_sync: async (...args: (string | number)[]) => {
-        syncs += 1;
-        if (syncs > 1) await later;
+        // Numbered on entry: two resyncs can start together (the subscriber's and the client's ready).
+        const number = (syncs += 1);
+        if (number > 1) await later;
         const reply: unknown = await client.eval(breakerScripts.sync.lua, 1, ...args);
-        if (syncs === 1) {
+        if (number === 1) {
           await breaker.record(ticketOf(await breaker.acquire(scope)), 'failure');
           await heard.catch((error: unknown) => heldFailed(error));
           setImmediate(heldReplied); // after the breaker has applied this reply
