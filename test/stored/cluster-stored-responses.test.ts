@@ -401,6 +401,9 @@ describe('stored responses across two replicas sharing Redis', () => {
     expect(output[2]).toMatchObject({ id: expect.stringMatching(/^cmp_/), encrypted_content: expect.any(String) });
     expect(JSON.stringify(output)).not.toContain('SUMMARY');
     expect(sentMessages(0).at(-1)?.[1]).toContain('CONTEXT CHECKPOINT COMPACTION');
+    // The summary is streamed from the backend: a long one is bounded by the idle timeout between
+    // chunks, not by a whole completion's time to headers.
+    expect(backend.chatRequests()[0]?.body?.stream).toBe(true);
 
     const next = await create(replicaB, { input: [...output, { role: 'user', content: 'continue' }], store: false });
     expect(next.status).toBe(200);

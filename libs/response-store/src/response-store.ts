@@ -60,7 +60,10 @@ export interface SaveOptions {
 /** The record as stored, as JSON text; `responseJson` is the Response already serialised, if at hand. */
 export function serializeRecord(record: StoredResponseRecord, responseJson?: string): string {
   if (responseJson === undefined) return JSON.stringify(record);
-  return `{"response":${responseJson},"inputItems":${JSON.stringify(record.inputItems)},"ancestorIds":${JSON.stringify(record.ancestorIds)}}`;
+  // Every other field serialised as usual, so a field added to the record is never left out here.
+  const { response: _serialised, ...rest } = record;
+  const others = JSON.stringify(rest);
+  return others === '{}' ? `{"response":${responseJson}}` : `{"response":${responseJson},${others.slice(1)}`;
 }
 
 /**

@@ -32,15 +32,16 @@ export interface ExecuteOptions {
   /** Log fields of the finished response (status, ttft, tokens). */
   readonly onFinished?: (fields: Record<string, unknown>) => void;
   /**
-   * Awaited with the final Response (and, for a JSON answer, its serialised text) before the terminal event is passed on: storing it there means a
-   * client that sends its next turn the moment it reads `response.completed` finds this one stored.
+   * Awaited with the final Response (and, for a JSON answer, its serialised text) before the terminal
+   * event is passed on: storing it there means a client that sends its next turn the moment it reads
+   * `response.completed` finds this one stored.
    */
   readonly beforeTerminal?: (response: Response, responseJson?: string) => Promise<void>;
 }
 
 /**
- * The pipeline behind every streamed answer — foreground streams and background runs (JSON answers
- * and compaction take executeResponse, the same steps around one completion): resolve the model → convert
+ * The pipeline behind every streamed answer — foreground streams, background runs and compaction (JSON
+ * answers take executeResponse, the same steps around one completion): resolve the model → convert
  * the request → breaker → backend → converter → metrics. Streaming, idle timeouts apply per chunk.
  * Lazy: nothing happens before the first `next()`, and a refusal (unknown model, open breaker, a
  * backend error before its first byte) is thrown from it as a GatewayError, while the caller can

@@ -6,7 +6,7 @@ import type { GatewayDependencies } from '../gateway-dependencies.ts';
 import { readJsonBody } from '../http/read-json-body.ts';
 import { mapResponseFailure } from '../responses/map-response-failure.ts';
 import { sealCompactionSummary } from './compaction-summary.ts';
-import { executeResponse } from '../responses/execute-response.ts';
+import { executeResponseEvents, isTerminal } from '../responses/execute-response.ts';
 import { prepareConversation } from './prepare-conversation.ts';
 import type { StoredResponses } from './stored-responses.ts';
 
@@ -74,7 +74,13 @@ async function summarise(
   apiKey: string,
   signal: AbortSignal,
 ): Promise<{ text: string; usage: Response['usage'] }> {
-  const { response: final } = await executeResponse(deps, request, { apiKey, signal, responseId: deps.createId('resp'), createdAt: deps.now(), log: req.log, requestId: String(req.id) });
+  // Streamed from the backend, as before: a long summary by a reasoning model is then bounded by the
+  // idle timeout between chunks, not by the time to a whole completion (and no proxy on the way,
+  // such as a CDN with a 100 s limit, sees a silent connection).
+  let final: Response | undefined;
+  const events = executeResponseEvents(deps, request, { apiKey, signal, responseId: deps.createId('resp'), createdAt: deps.now(), log: req.log, requestId: String(req.id) });
+  for await (const event of events) if (isTerminal(event)) final = event.response;
+  if (!final) throw mapResponseFailure('server_error', 'The backend answer ended without a result.');
   if (final.status === 'failed') throw mapResponseFailure(final.error?.code, final.error?.message ?? 'The backend failed.');
   const text = final.output
     .flatMap((item) => (item.type === 'message' ? item.content : []))
