@@ -143,7 +143,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       set worker(value) {
         worker = value;
       },
-      accessLog: () => readIfExists(join(workDir, 'access.log')).split('\n').filter((line) => line !== ''),
+      accessLog: () =>
+        readIfExists(join(workDir, 'access.log'))
+          .split('\n')
+          .filter((line) => line !== ''),
       async addReplica() {
         const replica = await addReplica();
         upstreamPorts.push(replica.port);

@@ -46,9 +46,7 @@ if (args[0] !== '--run' && node === process.execPath && typeof process.execve ==
   process.execve(node, [node, ...args], env);
 }
 
-const child = args[0] === '--run'
-  ? spawn(args.slice(1).join(' '), { stdio: 'inherit', env, shell: true })
-  : spawn(node, args, { stdio: 'inherit', env });
+const child = args[0] === '--run' ? spawn(args.slice(1).join(' '), { stdio: 'inherit', env, shell: true }) : spawn(node, args, { stdio: 'inherit', env });
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, () => child.kill(signal));
 }

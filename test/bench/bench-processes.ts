@@ -49,7 +49,11 @@ export async function warmCompileCache(): Promise<void> {
   const runs = [
     spawn(process.execPath, [...GATEWAY_NODE_FLAGS, 'apps/gateway/src/main.ts', '--load-only'], { cwd: repositoryRoot, env, stdio: 'inherit' }),
     // Imported, not run: both start a server only as the main module.
-    spawn(process.execPath, ['--input-type=module', '-e', "await import('./test/bench/bare-proxy.ts'); await import('./test/bench/fast-backend.ts');"], { cwd: repositoryRoot, env, stdio: 'inherit' }),
+    spawn(process.execPath, ['--input-type=module', '-e', "await import('./test/bench/bare-proxy.ts'); await import('./test/bench/fast-backend.ts');"], {
+      cwd: repositoryRoot,
+      env,
+      stdio: 'inherit',
+    }),
   ];
   const codes = await Promise.all(runs.map(async (run) => ((await once(run, 'exit')) as [number | null])[0]));
   if (codes.some((code) => code !== 0)) throw new Error(`warming the compile cache failed (exit codes ${codes.join(', ')})`);
@@ -58,9 +62,10 @@ export async function warmCompileCache(): Promise<void> {
 function spawnPinned(command: string, args: readonly string[], options: SpawnOptions, stdout: 'pipe' | 'ignore'): ChildProcess {
   const env = { ...process.env, NODE_COMPILE_CACHE: COMPILE_CACHE, ...options.env };
   // taskset execs the command: the child's pid is the measured process's pid.
-  const child = options.cpus === undefined
-    ? spawn(command, args, { cwd: options.cwd ?? repositoryRoot, env, stdio: ['ignore', stdout, 'pipe'] })
-    : spawn('taskset', ['-c', options.cpus, command, ...args], { cwd: options.cwd ?? repositoryRoot, env, stdio: ['ignore', stdout, 'pipe'] });
+  const child =
+    options.cpus === undefined
+      ? spawn(command, args, { cwd: options.cwd ?? repositoryRoot, env, stdio: ['ignore', stdout, 'pipe'] })
+      : spawn('taskset', ['-c', options.cpus, command, ...args], { cwd: options.cwd ?? repositoryRoot, env, stdio: ['ignore', stdout, 'pipe'] });
   running.add(child);
   child.once('exit', () => running.delete(child));
   return child;
@@ -142,7 +147,9 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`${options.name} exited with ${child.exitCode}: ${stderr.join('\n')}`);
-    const ready = await fetch(`${origin}/ready`).then(async (response) => (response.ok ? ((await response.json()) as { models?: unknown; detail?: { models?: unknown } }) : null)).catch(() => null);
+    const ready = await fetch(`${origin}/ready`)
+      .then(async (response) => (response.ok ? ((await response.json()) as { models?: unknown; detail?: { models?: unknown } }) : null))
+      .catch(() => null);
     const models = ready?.detail?.models ?? ready?.models;
     if (typeof models === 'number' && models > 0) break;
     if (Date.now() > deadline) throw new Error(`${options.name} did not become ready: ${stderr.join('\n')}`);
@@ -199,7 +206,11 @@ export async function measureCpu<T>(pids: readonly number[], work: () => Promise
 }
 
 /** Samples RSS every `intervalMs` while `work` runs; returns the peak. */
-export async function measurePeakRss<T>(pid: number, work: () => Promise<T>, intervalMs = 100): Promise<{ result: T; peakRssBytes: number; startRssBytes: number }> {
+export async function measurePeakRss<T>(
+  pid: number,
+  work: () => Promise<T>,
+  intervalMs = 100,
+): Promise<{ result: T; peakRssBytes: number; startRssBytes: number }> {
   const startRssBytes = readRssBytes(pid);
   let peakRssBytes = startRssBytes;
   const timer = setInterval(() => {

@@ -17,7 +17,13 @@ const streams = Number(process.argv[3] ?? 200);
 const encoder = new TextEncoder();
 
 function frame(delta: Record<string, unknown>, finishReason: string | null = null): Uint8Array {
-  const chunk = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1, model: 'bench-model', choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }] };
+  const chunk = {
+    id: 'chatcmpl-bench',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'bench-model',
+    choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
+  };
   return encoder.encode(`data: ${JSON.stringify(chunk)}\n\n`);
 }
 
@@ -26,7 +32,9 @@ const wire: Uint8Array[] = [
   frame({ role: 'assistant', content: '' }),
   ...Array.from({ length: chunks }, (_, index) => frame({ content: `t${index} ` })),
   frame({}, 'stop'),
-  encoder.encode(`data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1, model: 'bench-model', choices: [], usage: { prompt_tokens: 12, completion_tokens: chunks, total_tokens: 12 + chunks } })}\n\n`),
+  encoder.encode(
+    `data: ${JSON.stringify({ id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: 1, model: 'bench-model', choices: [], usage: { prompt_tokens: 12, completion_tokens: chunks, total_tokens: 12 + chunks } })}\n\n`,
+  ),
   encoder.encode('data: [DONE]\n\n'),
 ];
 
@@ -41,7 +49,13 @@ const createId = (prefix: string) => `${prefix}_${(counter += 1).toString(16).pa
 
 async function translateOneStream(): Promise<number> {
   const context = { responseId: createId('resp'), createdAt: 1, request, model: 'bench-model', toolNames: new Map(), createId, now: () => 1 };
-  const observe = createResponseObserver({ metrics, model: 'bench-model', startedAt: performance.now(), upstreamStartedAt: performance.now(), onFinished: () => {} });
+  const observe = createResponseObserver({
+    metrics,
+    model: 'bench-model',
+    startedAt: performance.now(),
+    upstreamStartedAt: performance.now(),
+    onFinished: () => {},
+  });
   let bytes = 0;
   for await (const event of convertChatStreamToResponsesEvents(readChatStreamEvents(socket(), { maxEventBytes: 1 << 20 }), context)) {
     observe(event);

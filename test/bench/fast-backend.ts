@@ -36,7 +36,13 @@ const COMPLETION = JSON.stringify({
 });
 
 function frame(delta: Record<string, unknown>, finishReason: string | null = null): string {
-  const chunk = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: CREATED, model: FAST_MODEL, choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }] };
+  const chunk = {
+    id: 'chatcmpl-bench',
+    object: 'chat.completion.chunk',
+    created: CREATED,
+    model: FAST_MODEL,
+    choices: [{ index: 0, delta, finish_reason: finishReason, logprobs: null }],
+  };
   return `data: ${JSON.stringify(chunk)}\n\n`;
 }
 
@@ -49,7 +55,14 @@ function contentFrame(index: number): string {
   return (contentFrames[index] ??= frame({ content: `t${index} ` }));
 }
 function usageFrame(completionTokens: number): string {
-  const chunk = { id: 'chatcmpl-bench', object: 'chat.completion.chunk', created: CREATED, model: FAST_MODEL, choices: [], usage: { prompt_tokens: 12, completion_tokens: completionTokens, total_tokens: 12 + completionTokens } };
+  const chunk = {
+    id: 'chatcmpl-bench',
+    object: 'chat.completion.chunk',
+    created: CREATED,
+    model: FAST_MODEL,
+    choices: [],
+    usage: { prompt_tokens: 12, completion_tokens: completionTokens, total_tokens: 12 + completionTokens },
+  };
   return `data: ${JSON.stringify(chunk)}\n\n`;
 }
 

@@ -20,10 +20,29 @@
  */
 import { parseArgs } from 'node:util';
 import { FAST_MODEL, SLOW_MODEL } from './fast-backend.ts';
-import { type BenchProcess, measureCpu, measurePeakRss, readRssBytes, startBenchScript, startGatewayProcess, startRedisProcess, warmCompileCache } from './bench-processes.ts';
+import {
+  type BenchProcess,
+  measureCpu,
+  measurePeakRss,
+  readRssBytes,
+  startBenchScript,
+  startGatewayProcess,
+  startRedisProcess,
+  warmCompileCache,
+} from './bench-processes.ts';
 import { type BenchRequest, runFixedRateLatency, runStreams, runThroughput } from './load-clients.ts';
 
-const { values: flags, positionals } = parseArgs({ allowPositionals: true, options: { 'no-redis': { type: 'boolean', default: false }, 'no-store': { type: 'boolean', default: false }, 'gateway-node-options': { type: 'string' }, 'log-level': { type: 'string', default: 'info' }, baseline: { type: 'string' }, 'baseline-env': { type: 'string' } } });
+const { values: flags, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    'no-redis': { type: 'boolean', default: false },
+    'no-store': { type: 'boolean', default: false },
+    'gateway-node-options': { type: 'string' },
+    'log-level': { type: 'string', default: 'info' },
+    baseline: { type: 'string' },
+    'baseline-env': { type: 'string' },
+  },
+});
 const mode = positionals[0] ?? 'throughput';
 const gatewayEnv = flags['gateway-node-options'] ? { env: { NODE_OPTIONS: flags['gateway-node-options'] } } : {};
 
@@ -37,8 +56,19 @@ interface Hop {
 
 function requestFor(hop: Hop, stream: boolean, model: string, chunks = 16): BenchRequest {
   return hop.speaks === 'chat'
-    ? { path: '/v1/chat/completions', body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Say hello.' }], ...(stream ? { stream: true, max_tokens: chunks } : {}) }) }
-    : { path: '/v1/responses', body: JSON.stringify({ model, input: 'Say hello.', ...(flags['no-store'] ? { store: false } : {}), ...(stream ? { stream: true, max_output_tokens: chunks } : {}) }) };
+    ? {
+        path: '/v1/chat/completions',
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Say hello.' }], ...(stream ? { stream: true, max_tokens: chunks } : {}) }),
+      }
+    : {
+        path: '/v1/responses',
+        body: JSON.stringify({
+          model,
+          input: 'Say hello.',
+          ...(flags['no-store'] ? { store: false } : {}),
+          ...(stream ? { stream: true, max_output_tokens: chunks } : {}),
+        }),
+      };
 }
 
 function median(values: readonly number[]): number {
@@ -54,7 +84,9 @@ try {
   const redis = flags['no-redis'] ? null : await startRedisProcess();
   if (redis) started.push(redis);
   const upstreamBaseUrl = `${backend.origin}/v1`;
-  const baselineEnv = flags['baseline-env'] ? { env: Object.fromEntries(flags['baseline-env'].split(',').map((pair) => pair.split('=') as [string, string])) } : gatewayEnv;
+  const baselineEnv = flags['baseline-env']
+    ? { env: Object.fromEntries(flags['baseline-env'].split(',').map((pair) => pair.split('=') as [string, string])) }
+    : gatewayEnv;
   const startHops = async (): Promise<Hop[]> => {
     const proxy = await startBenchScript('proxy', 'test/bench/bare-proxy.ts', { env: { UPSTREAM_ORIGIN: backend.origin } });
     const embedded = await startGatewayProcess({ name: 'embedded', upstreamBaseUrl, logLevel: flags['log-level'], ...gatewayEnv });
@@ -75,7 +107,14 @@ try {
       if (flags.baseline) {
         // Its own redis-server, so each figure includes only its own Redis work.
         const baselineRedis = await startRedisProcess();
-        const baseline = await startGatewayProcess({ name: 'baseline cluster', upstreamBaseUrl, redisUrl: baselineRedis.url, logLevel: flags['log-level'], cwd: flags.baseline, ...baselineEnv });
+        const baseline = await startGatewayProcess({
+          name: 'baseline cluster',
+          upstreamBaseUrl,
+          redisUrl: baselineRedis.url,
+          logLevel: flags['log-level'],
+          cwd: flags.baseline,
+          ...baselineEnv,
+        });
         started.push(baselineRedis, baseline);
         hops.push({ name: 'baseline + Redis', process: baseline, pids: [baseline.pid, baselineRedis.pid], speaks: 'responses' });
       }
@@ -91,7 +130,9 @@ try {
     const results = new Map<string, { rps: number[]; cpu: number[] }>(hops.map((hop) => [hop.name, { rps: [], cpu: [] }]));
     for (let round = 0; round < rounds; round += 1) {
       for (const hop of hops) {
-        const { result, cpuSeconds } = await measureCpu(hop.pids, () => runThroughput(hop.process.origin, [requestFor(hop, false, FAST_MODEL)], { connections: 32, durationSeconds: seconds }));
+        const { result, cpuSeconds } = await measureCpu(hop.pids, () =>
+          runThroughput(hop.process.origin, [requestFor(hop, false, FAST_MODEL)], { connections: 32, durationSeconds: seconds }),
+        );
         const row = results.get(hop.name)!;
         row.rps.push(result.requestsPerSecond);
         row.cpu.push((cpuSeconds * 1e6) / Math.max(1, result.completed));
@@ -101,7 +142,9 @@ try {
     const proxyRps = median(results.get('bare proxy')!.rps);
     for (const [name, row] of results) {
       const rps = median(row.rps);
-      process.stdout.write(`${name.padEnd(20)} ${rps.toFixed(0).padStart(6)} req/s  ${(rps / proxyRps).toFixed(2)} × proxy  ${median(row.cpu).toFixed(0).padStart(4)} µs CPU/request\n`);
+      process.stdout.write(
+        `${name.padEnd(20)} ${rps.toFixed(0).padStart(6)} req/s  ${(rps / proxyRps).toFixed(2)} × proxy  ${median(row.cpu).toFixed(0).padStart(4)} µs CPU/request\n`,
+      );
     }
   } else if (mode === 'latency') {
     const rounds = Number(positionals[1] ?? 5);
@@ -109,18 +152,29 @@ try {
     const p50s = new Map<string, number[]>(hops.map((hop) => [hop.name, []]));
     for (let round = 0; round < rounds; round += 1) {
       for (const hop of hops) {
-        const result = await runFixedRateLatency(hop.process.origin, requestFor(hop, false, FAST_MODEL), { connections: 32, rate: 500, durationSeconds: seconds });
+        const result = await runFixedRateLatency(hop.process.origin, requestFor(hop, false, FAST_MODEL), {
+          connections: 32,
+          rate: 500,
+          durationSeconds: seconds,
+        });
         p50s.get(hop.name)!.push(result.p50Ms);
       }
     }
-    for (const [name, values] of p50s) process.stdout.write(`${name.padEnd(20)} p50 ${median(values).toFixed(3)} ms at 500 req/s  (rounds: ${values.map((value) => value.toFixed(2)).join(' ')})\n`);
+    for (const [name, values] of p50s)
+      process.stdout.write(
+        `${name.padEnd(20)} p50 ${median(values).toFixed(3)} ms at 500 req/s  (rounds: ${values.map((value) => value.toFixed(2)).join(' ')})\n`,
+      );
   } else if (mode === 'open-streams') {
     const count = Number(positionals[1] ?? 1000);
     for (const hop of hops) {
       const pid = hop.process.pid;
       const idle = readRssBytes(pid);
-      const { result, peakRssBytes } = await measurePeakRss(pid, () => runStreams(hop.process.origin, requestFor(hop, true, SLOW_MODEL, 20), { count, concurrency: count, marker: 't0 ' }));
-      process.stdout.write(`${hop.name.padEnd(20)} idle ${(idle / 2 ** 20).toFixed(0).padStart(4)} MB  peak ${(peakRssBytes / 2 ** 20).toFixed(0).padStart(4)} MB  ${result.completed} completed, ${result.failed} failed\n`);
+      const { result, peakRssBytes } = await measurePeakRss(pid, () =>
+        runStreams(hop.process.origin, requestFor(hop, true, SLOW_MODEL, 20), { count, concurrency: count, marker: 't0 ' }),
+      );
+      process.stdout.write(
+        `${hop.name.padEnd(20)} idle ${(idle / 2 ** 20).toFixed(0).padStart(4)} MB  peak ${(peakRssBytes / 2 ** 20).toFixed(0).padStart(4)} MB  ${result.completed} completed, ${result.failed} failed\n`,
+      );
     }
   } else {
     throw new Error(`unknown mode ${mode}: throughput | latency | open-streams`);

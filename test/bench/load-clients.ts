@@ -35,7 +35,11 @@ export interface ThroughputResult {
 }
 
 /** Closed loop: `connections` keep-alive connections, each sending its next request when the last answer ends. */
-export async function runThroughput(origin: string, requests: readonly BenchRequest[], options: { connections: number; durationSeconds?: number; amount?: number }): Promise<ThroughputResult> {
+export async function runThroughput(
+  origin: string,
+  requests: readonly BenchRequest[],
+  options: { connections: number; durationSeconds?: number; amount?: number },
+): Promise<ThroughputResult> {
   const result = await autocannon({
     url: origin,
     connections: options.connections,
@@ -83,7 +87,11 @@ async function timeOneRequest(pool: Pool, request: BenchRequest): Promise<number
  * Open loop at a fixed rate over `connections` keep-alive connections, well below saturation, so the
  * latency is the hop's service time and not queueing. Microsecond resolution.
  */
-export async function runFixedRateLatency(origin: string, request: BenchRequest, options: { connections: number; rate: number; durationSeconds: number }): Promise<LatencyResult> {
+export async function runFixedRateLatency(
+  origin: string,
+  request: BenchRequest,
+  options: { connections: number; rate: number; durationSeconds: number },
+): Promise<LatencyResult> {
   const pool = new Pool(origin, { connections: options.connections });
   const latencies: number[] = [];
   let failed = 0;
@@ -107,10 +115,13 @@ export async function runFixedRateLatency(origin: string, request: BenchRequest,
         sent += 1;
         inFlight += 1;
         const done = timeOneRequest(pool, request)
-          .then((ms) => void latencies.push(ms), (error: unknown) => {
-            if (failed === 0) reportFirstFailure(origin, error);
-            failed += 1;
-          })
+          .then(
+            (ms) => void latencies.push(ms),
+            (error: unknown) => {
+              if (failed === 0) reportFirstFailure(origin, error);
+              failed += 1;
+            },
+          )
           .finally(() => {
             inFlight -= 1;
             pending.delete(done);
@@ -153,7 +164,11 @@ export interface StreamsResult {
  * when the received text first contains `marker` (the first content token's text, which appears in
  * the backend's chunk and in the gateway's `response.output_text.delta` alike).
  */
-export async function runStreams(origin: string, request: BenchRequest, options: { count: number; concurrency: number; marker: string }): Promise<StreamsResult> {
+export async function runStreams(
+  origin: string,
+  request: BenchRequest,
+  options: { count: number; concurrency: number; marker: string },
+): Promise<StreamsResult> {
   const pool = new Pool(origin, { connections: options.concurrency });
   const firstTokenMs: number[] = [];
   let completed = 0;

@@ -52,7 +52,11 @@ export function summarizeProfile(file: string, top = 40): string {
     byOwner.set(owner, (byOwner.get(owner) ?? 0) + hits);
   }
   const format = (entries: Map<string, number>, limit: number) =>
-    [...entries].sort((a, b) => b[1] - a[1]).slice(0, limit).map(([name, hits]) => `${((100 * hits) / total).toFixed(1).padStart(5)}%  ${name}`).join('\n');
+    [...entries]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, limit)
+      .map(([name, hits]) => `${((100 * hits) / total).toFixed(1).padStart(5)}%  ${name}`)
+      .join('\n');
   return `by package/module:\n${format(byOwner, 20)}\n\nby function:\n${format(byFunction, top)}\n`;
 }
 
@@ -67,13 +71,32 @@ if (import.meta.main) {
   const port = await findFreePort();
   const gateway = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${profileDir}`, 'apps/gateway/src/main.ts'], {
     cwd: repositoryRoot,
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info', UPSTREAM_BASE_URL: `${backend.origin}/v1`, ...(redis ? { REDIS_URL: redis.url } : {}) },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'info',
+      UPSTREAM_BASE_URL: `${backend.origin}/v1`,
+      ...(redis ? { REDIS_URL: redis.url } : {}),
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const origin = `http://127.0.0.1:${port}`;
-  while (!(await fetch(`${origin}/ready`).then((response) => response.ok, () => false))) await sleep(100);
+  while (
+    !(await fetch(`${origin}/ready`).then(
+      (response) => response.ok,
+      () => false,
+    ))
+  )
+    await sleep(100);
   await sleep(500); // the model list loads right after listening
-  const body = (stream: boolean, chunks: number) => JSON.stringify({ model: FAST_MODEL, input: 'Say hello.', ...(noStore ? { store: false } : {}), ...(stream ? { stream: true, max_output_tokens: chunks } : {}) });
+  const body = (stream: boolean, chunks: number) =>
+    JSON.stringify({
+      model: FAST_MODEL,
+      input: 'Say hello.',
+      ...(noStore ? { store: false } : {}),
+      ...(stream ? { stream: true, max_output_tokens: chunks } : {}),
+    });
   if (kind === 'long-stream') {
     const result = await runStreams(origin, { path: '/v1/responses', body: body(true, 1000) }, { count: seconds * 10, concurrency: 8, marker: 't0 ' });
     process.stderr.write(`${result.completed} long streams in ${(result.elapsedMs / 1000).toFixed(1)} s\n`);

@@ -19,8 +19,12 @@ export interface BenchSummary {
   readonly latency: PerTarget;
   readonly ttft: PerTarget;
   readonly chunkCpu: PerTarget;
-  readonly openStreams: Partial<Record<TargetName, { streams: number; completed: number; failed: number; startRssMb: number; peakRssMb: number; elapsedSeconds: number }>>;
-  readonly leak: Partial<Record<TargetName, { requests: number; failed: number; checkpoints: { requests: number; rssMb: number; heapUsedMb: number | null }[] }>>;
+  readonly openStreams: Partial<
+    Record<TargetName, { streams: number; completed: number; failed: number; startRssMb: number; peakRssMb: number; elapsedSeconds: number }>
+  >;
+  readonly leak: Partial<
+    Record<TargetName, { requests: number; failed: number; checkpoints: { requests: number; rssMb: number; heapUsedMb: number | null }[] }>
+  >;
 }
 
 export interface TargetCheck {
@@ -57,8 +61,18 @@ const fixed = (value: number, digits = 2) => (Number.isFinite(value) ? value.toF
 export function checkTargets(summary: BenchSummary): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const ratio = (name: TargetName) => field(summary.throughput, name, 'requestsPerSecond') / field(summary.throughput, 'proxy', 'requestsPerSecond');
-  checks.push({ target: 'non-streaming throughput, embedded ÷ bare proxy', limit: '≥ 0.60', measured: fixed(ratio('embedded')), pass: ratio('embedded') >= 0.6 });
-  checks.push({ target: 'non-streaming throughput, with Redis ÷ bare proxy', limit: '≥ 0.50', measured: fixed(ratio('cluster')), pass: ratio('cluster') >= 0.5 });
+  checks.push({
+    target: 'non-streaming throughput, embedded ÷ bare proxy',
+    limit: '≥ 0.60',
+    measured: fixed(ratio('embedded')),
+    pass: ratio('embedded') >= 0.6,
+  });
+  checks.push({
+    target: 'non-streaming throughput, with Redis ÷ bare proxy',
+    limit: '≥ 0.50',
+    measured: fixed(ratio('cluster')),
+    pass: ratio('cluster') >= 0.5,
+  });
   for (const name of ['embedded', 'cluster'] as const) {
     const added = field(summary.latency, name, 'p50Ms') - field(summary.latency, 'direct', 'p50Ms');
     checks.push({ target: `added p50 latency, ${TARGET_LABELS[name]} (32 connections)`, limit: '≤ 1 ms', measured: `${fixed(added)} ms`, pass: added <= 1 });
@@ -68,12 +82,22 @@ export function checkTargets(summary: BenchSummary): TargetCheck[] {
   for (const name of ['embedded', 'cluster'] as const) {
     const open = summary.openStreams[name];
     const pass = open !== undefined && open.peakRssMb <= 200 && open.failed === 0;
-    checks.push({ target: `peak RSS, ${open?.streams ?? '?'} concurrent open streams, ${TARGET_LABELS[name]}`, limit: '≤ 200 MB, none failed', measured: open ? `${fixed(open.peakRssMb, 0)} MB, ${open.failed} failed` : 'n/a', pass });
+    checks.push({
+      target: `peak RSS, ${open?.streams ?? '?'} concurrent open streams, ${TARGET_LABELS[name]}`,
+      limit: '≤ 200 MB, none failed',
+      measured: open ? `${fixed(open.peakRssMb, 0)} MB, ${open.failed} failed` : 'n/a',
+      pass,
+    });
   }
   for (const name of ['embedded', 'cluster'] as const) {
     const leak = summary.leak[name];
     const growth = leakGrowthMb(leak);
-    checks.push({ target: `RSS growth over ${leak?.requests ?? '?'} requests, ${TARGET_LABELS[name]}`, limit: `≤ ${LEAK_ALLOWANCE_MB} MB`, measured: `${fixed(growth, 1)} MB`, pass: growth <= LEAK_ALLOWANCE_MB && (leak?.failed ?? 1) === 0 });
+    checks.push({
+      target: `RSS growth over ${leak?.requests ?? '?'} requests, ${TARGET_LABELS[name]}`,
+      limit: `≤ ${LEAK_ALLOWANCE_MB} MB`,
+      measured: `${fixed(growth, 1)} MB`,
+      pass: growth <= LEAK_ALLOWANCE_MB && (leak?.failed ?? 1) === 0,
+    });
   }
   return checks;
 }
@@ -89,41 +113,92 @@ function resultTables(summary: BenchSummary): string[] {
   lines.push(row(['target', 'requests/s', '× bare proxy', 'p50 ms', 'p99 ms', 'hop CPU µs/request']), row(['---', '---:', '---:', '---:', '---:', '---:']));
   for (const name of ORDER) {
     const rps = field(summary.throughput, name, 'requestsPerSecond');
-    lines.push(row([TARGET_LABELS[name], fixed(rps, 0), fixed(rps / field(summary.throughput, 'proxy', 'requestsPerSecond')), fixed(field(summary.throughput, name, 'p50Ms'), 0), fixed(field(summary.throughput, name, 'p99Ms'), 0), name === 'direct' ? '–' : fixed(field(summary.throughput, name, 'hopCpuMicrosPerRequest'), 0)]));
+    lines.push(
+      row([
+        TARGET_LABELS[name],
+        fixed(rps, 0),
+        fixed(rps / field(summary.throughput, 'proxy', 'requestsPerSecond')),
+        fixed(field(summary.throughput, name, 'p50Ms'), 0),
+        fixed(field(summary.throughput, name, 'p99Ms'), 0),
+        name === 'direct' ? '–' : fixed(field(summary.throughput, name, 'hopCpuMicrosPerRequest'), 0),
+      ]),
+    );
   }
   lines.push('', `### Streams of ${summary.settings['shortStreamChunks']} chunks, 32 connections (closed loop)`, '');
   lines.push(row(['target', 'streams/s', '× bare proxy', 'p50 ms', 'p99 ms', 'hop CPU µs/stream']), row(['---', '---:', '---:', '---:', '---:', '---:']));
   for (const name of ORDER) {
     const rps = field(summary.streaming, name, 'requestsPerSecond');
-    lines.push(row([TARGET_LABELS[name], fixed(rps, 0), fixed(rps / field(summary.streaming, 'proxy', 'requestsPerSecond')), fixed(field(summary.streaming, name, 'p50Ms'), 0), fixed(field(summary.streaming, name, 'p99Ms'), 0), name === 'direct' ? '–' : fixed(field(summary.streaming, name, 'hopCpuMicrosPerRequest'), 0)]));
+    lines.push(
+      row([
+        TARGET_LABELS[name],
+        fixed(rps, 0),
+        fixed(rps / field(summary.streaming, 'proxy', 'requestsPerSecond')),
+        fixed(field(summary.streaming, name, 'p50Ms'), 0),
+        fixed(field(summary.streaming, name, 'p99Ms'), 0),
+        name === 'direct' ? '–' : fixed(field(summary.streaming, name, 'hopCpuMicrosPerRequest'), 0),
+      ]),
+    );
   }
   lines.push('', `### Latency at a fixed ${summary.settings['latencyRate']} requests/s over 32 connections (non-streaming)`, '');
   lines.push(row(['target', 'p50 ms', 'p99 ms', 'added p50 ms vs direct', 'added p99 ms vs direct']), row(['---', '---:', '---:', '---:', '---:']));
   for (const name of ORDER) {
     const p50 = field(summary.latency, name, 'p50Ms');
     const p99 = field(summary.latency, name, 'p99Ms');
-    lines.push(row([TARGET_LABELS[name], fixed(p50, 3), fixed(p99, 3), name === 'direct' ? '–' : fixed(p50 - direct(summary.latency, 'p50Ms'), 3), name === 'direct' ? '–' : fixed(p99 - direct(summary.latency, 'p99Ms'), 3)]));
+    lines.push(
+      row([
+        TARGET_LABELS[name],
+        fixed(p50, 3),
+        fixed(p99, 3),
+        name === 'direct' ? '–' : fixed(p50 - direct(summary.latency, 'p50Ms'), 3),
+        name === 'direct' ? '–' : fixed(p99 - direct(summary.latency, 'p99Ms'), 3),
+      ]),
+    );
   }
   lines.push('', `### Time to first token (${summary.settings['ttftConcurrency']} concurrent streams)`, '');
   lines.push(row(['target', 'p50 ms', 'p99 ms', 'added p50 ms vs direct']), row(['---', '---:', '---:', '---:']));
   for (const name of ORDER) {
     const p50 = field(summary.ttft, name, 'p50Ms');
-    lines.push(row([TARGET_LABELS[name], fixed(p50, 3), fixed(field(summary.ttft, name, 'p99Ms'), 3), name === 'direct' ? '–' : fixed(p50 - direct(summary.ttft, 'p50Ms'), 3)]));
+    lines.push(
+      row([
+        TARGET_LABELS[name],
+        fixed(p50, 3),
+        fixed(field(summary.ttft, name, 'p99Ms'), 3),
+        name === 'direct' ? '–' : fixed(p50 - direct(summary.ttft, 'p50Ms'), 3),
+      ]),
+    );
   }
-  lines.push('', `### CPU per streamed chunk (${summary.settings['longStreamChunks']}-chunk streams, ${summary.settings['longStreamConcurrency']} at a time)`, '');
+  lines.push(
+    '',
+    `### CPU per streamed chunk (${summary.settings['longStreamChunks']}-chunk streams, ${summary.settings['longStreamConcurrency']} at a time)`,
+    '',
+  );
   lines.push(row(['target', 'CPU µs per chunk', '× bare proxy', 'bytes per stream to the client']), row(['---', '---:', '---:', '---:']));
   for (const name of ORDER) {
     const micros = field(summary.chunkCpu, name, 'cpuMicrosPerChunk');
-    lines.push(row([name === 'direct' ? 'backend itself (reference)' : TARGET_LABELS[name], fixed(micros, 1), name === 'direct' ? '–' : fixed(micros / field(summary.chunkCpu, 'proxy', 'cpuMicrosPerChunk')), fixed(field(summary.chunkCpu, name, 'bytesPerStream'), 0)]));
+    lines.push(
+      row([
+        name === 'direct' ? 'backend itself (reference)' : TARGET_LABELS[name],
+        fixed(micros, 1),
+        name === 'direct' ? '–' : fixed(micros / field(summary.chunkCpu, 'proxy', 'cpuMicrosPerChunk')),
+        fixed(field(summary.chunkCpu, name, 'bytesPerStream'), 0),
+      ]),
+    );
   }
-  lines.push('', `### ${summary.settings['openStreams']} concurrent open streams (${summary.settings['openStreamChunks']} chunks, one every 200 ms; hops freshly started)`, '');
+  lines.push(
+    '',
+    `### ${summary.settings['openStreams']} concurrent open streams (${summary.settings['openStreamChunks']} chunks, one every 200 ms; hops freshly started)`,
+    '',
+  );
   lines.push(row(['target', 'RSS before MB', 'peak RSS MB', 'completed', 'failed']), row(['---', '---:', '---:', '---:', '---:']));
   for (const name of ORDER) {
     const open = summary.openStreams[name];
     if (open) lines.push(row([TARGET_LABELS[name], fixed(open.startRssMb, 0), fixed(open.peakRssMb, 0), open.completed, open.failed]));
   }
   lines.push('', '### Memory over the leak check (three non-streaming requests to one 16-chunk stream, 32 connections)', '');
-  lines.push(row(['target', 'requests', 'RSS MB at each checkpoint', 'heap used MB at each checkpoint', 'growth after first block MB', 'failed']), row(['---', '---:', '---', '---', '---:', '---:']));
+  lines.push(
+    row(['target', 'requests', 'RSS MB at each checkpoint', 'heap used MB at each checkpoint', 'growth after first block MB', 'failed']),
+    row(['---', '---:', '---', '---', '---:', '---:']),
+  );
   for (const name of ORDER) {
     const leak = summary.leak[name];
     if (!leak) continue;
@@ -150,14 +225,22 @@ function beforeAfterTable(runs: readonly { readonly label: string; readonly summ
   each('gateway + Redis ÷ bare proxy', (s) => fixed(field(s.throughput, 'cluster', 'requestsPerSecond') / field(s.throughput, 'proxy', 'requestsPerSecond')));
   each('hop CPU µs per non-streaming request, bare proxy', (s) => fixed(field(s.throughput, 'proxy', 'hopCpuMicrosPerRequest'), 0));
   each('hop CPU µs per non-streaming request, gateway embedded', (s) => fixed(field(s.throughput, 'embedded', 'hopCpuMicrosPerRequest'), 0));
-  each('hop CPU per non-streaming request, gateway ÷ bare proxy', (s) => fixed(field(s.throughput, 'embedded', 'hopCpuMicrosPerRequest') / field(s.throughput, 'proxy', 'hopCpuMicrosPerRequest')));
-  each('16-chunk streams/s, gateway embedded ÷ bare proxy', (s) => fixed(field(s.streaming, 'embedded', 'requestsPerSecond') / field(s.streaming, 'proxy', 'requestsPerSecond')));
-  each('hop CPU per 16-chunk stream, gateway ÷ bare proxy', (s) => fixed(field(s.streaming, 'embedded', 'hopCpuMicrosPerRequest') / field(s.streaming, 'proxy', 'hopCpuMicrosPerRequest')));
+  each('hop CPU per non-streaming request, gateway ÷ bare proxy', (s) =>
+    fixed(field(s.throughput, 'embedded', 'hopCpuMicrosPerRequest') / field(s.throughput, 'proxy', 'hopCpuMicrosPerRequest')),
+  );
+  each('16-chunk streams/s, gateway embedded ÷ bare proxy', (s) =>
+    fixed(field(s.streaming, 'embedded', 'requestsPerSecond') / field(s.streaming, 'proxy', 'requestsPerSecond')),
+  );
+  each('hop CPU per 16-chunk stream, gateway ÷ bare proxy', (s) =>
+    fixed(field(s.streaming, 'embedded', 'hopCpuMicrosPerRequest') / field(s.streaming, 'proxy', 'hopCpuMicrosPerRequest')),
+  );
   each('added p50 latency ms, embedded', (s) => fixed(field(s.latency, 'embedded', 'p50Ms') - field(s.latency, 'direct', 'p50Ms'), 3));
   each('added p50 latency ms, with Redis', (s) => fixed(field(s.latency, 'cluster', 'p50Ms') - field(s.latency, 'direct', 'p50Ms'), 3));
   each('added p50 time to first token ms, embedded', (s) => fixed(field(s.ttft, 'embedded', 'p50Ms') - field(s.ttft, 'direct', 'p50Ms'), 3));
   each('CPU µs per streamed chunk, gateway', (s) => fixed(field(s.chunkCpu, 'embedded', 'cpuMicrosPerChunk'), 1));
-  each('CPU per streamed chunk, gateway ÷ bare proxy', (s) => fixed(field(s.chunkCpu, 'embedded', 'cpuMicrosPerChunk') / field(s.chunkCpu, 'proxy', 'cpuMicrosPerChunk')));
+  each('CPU per streamed chunk, gateway ÷ bare proxy', (s) =>
+    fixed(field(s.chunkCpu, 'embedded', 'cpuMicrosPerChunk') / field(s.chunkCpu, 'proxy', 'cpuMicrosPerChunk')),
+  );
   each('peak RSS MB, 1,000 open streams, bare proxy', (s) => fixed(s.openStreams.proxy?.peakRssMb ?? Number.NaN, 0));
   each('peak RSS MB, 1,000 open streams, embedded (see the note on the memory phases)', (s) => fixed(s.openStreams.embedded?.peakRssMb ?? Number.NaN, 0));
   each('peak RSS MB, 1,000 open streams, with Redis', (s) => fixed(s.openStreams.cluster?.peakRssMb ?? Number.NaN, 0));
@@ -206,7 +289,7 @@ export function renderBenchmarksDoc(summary: BenchSummary, earlier: readonly Ear
     '- The memory phases (open streams, then the leak check) run on freshly started hops, so they measure what',
     '  streams and requests cost rather than what the throughput phases left in the heap.',
     '- CPU is read from `/proc/<pid>/stat` (user + system, all threads) before and after each phase; RSS from',
-    '  `/proc/<pid>/status`, sampled every 100 ms; heap used from the gateway\'s own `/metrics`.',
+    "  `/proc/<pid>/status`, sampled every 100 ms; heap used from the gateway's own `/metrics`.",
     '',
     '## Targets',
     '',

@@ -39,7 +39,13 @@ const completion = parseChatCompletion(JSON.parse(completionBody))!;
 /** The answer side as the gateway runs a JSON answer (executeResponse): one synchronous conversion, the observer tap over its events. */
 function convertCompletion(): Response {
   const context = { responseId: createId('resp'), createdAt: 1, request, model: 'bench-model', toolNames: new Map(), createId, now: () => 1 };
-  const observe = createResponseObserver({ metrics, model: 'bench-model', startedAt: performance.now(), upstreamStartedAt: performance.now(), onFinished: () => {} });
+  const observe = createResponseObserver({
+    metrics,
+    model: 'bench-model',
+    startedAt: performance.now(),
+    upstreamStartedAt: performance.now(),
+    onFinished: () => {},
+  });
   const events = convertChatEventsToResponsesEvents(convertChatCompletionToStreamEvents(completion), context);
   for (const event of events) observe(event);
   return (events.at(-1) as Extract<ResponseStreamEvent, { type: 'response.completed' }>).response;
@@ -57,9 +63,26 @@ const stages: Record<string, () => unknown> = {
   'answer: converter + observer tap': () => convertCompletion(),
   'answer: JSON.stringify(Response)': () => JSON.stringify(sampleResponse),
   'store: owner HMAC': () => ownerOf('bench-key'),
-  'store: memory save': () => store.save('owner', { response: { ...sampleResponse, id: createId('resp') } as unknown as StoredResponseObject, inputItems: [], ancestorIds: [] }),
+  'store: memory save': () =>
+    store.save('owner', { response: { ...sampleResponse, id: createId('resp') } as unknown as StoredResponseObject, inputItems: [], ancestorIds: [] }),
   'access log line': () =>
-    logger.info({ req: { id: 'abc', method: 'POST', url: '/v1/responses' }, request_id: 'abc', route: '/v1/responses', status: 200, duration_ms: 1.2, model: 'bench-model', stream: false, response_id: sampleResponse.id, response_status: 'completed', ttft_ms: 1, input_tokens: 12, output_tokens: 7 }, 'request completed'),
+    logger.info(
+      {
+        req: { id: 'abc', method: 'POST', url: '/v1/responses' },
+        request_id: 'abc',
+        route: '/v1/responses',
+        status: 200,
+        duration_ms: 1.2,
+        model: 'bench-model',
+        stream: false,
+        response_id: sampleResponse.id,
+        response_status: 'completed',
+        ttft_ms: 1,
+        input_tokens: 12,
+        output_tokens: 7,
+      },
+      'request completed',
+    ),
   'metrics: http duration timer + in-flight gauge': () => {
     const stop = metrics.httpRequestDuration.startTimer();
     metrics.httpRequestsInFlight.inc({ route: '/v1/responses' });

@@ -100,7 +100,9 @@ function log(message: string): void {
 }
 
 async function readHeapUsedBytes(origin: string): Promise<number | null> {
-  const text = await fetch(`${origin}/metrics`).then((response) => response.text()).catch(() => '');
+  const text = await fetch(`${origin}/metrics`)
+    .then((response) => response.text())
+    .catch(() => '');
   const match = /^nodejs_heap_size_used_bytes\s+([\d.e+]+)/m.exec(text);
   return match ? Number(match[1]) : null;
 }
@@ -132,7 +134,14 @@ async function main(): Promise<void> {
       return [
         { name: 'proxy', origin: proxy.origin, hopPids: [proxy.pid], speaks: 'chat', stop: () => proxy.stop() },
         { name: 'embedded', origin: embedded.origin, hopPids: [embedded.pid], gatewayPid: embedded.pid, speaks: 'responses', stop: () => embedded.stop() },
-        { name: 'cluster', origin: cluster.origin, hopPids: [cluster.pid, redis.pid], gatewayPid: cluster.pid, speaks: 'responses', stop: () => cluster.stop() },
+        {
+          name: 'cluster',
+          origin: cluster.origin,
+          hopPids: [cluster.pid, redis.pid],
+          gatewayPid: cluster.pid,
+          speaks: 'responses',
+          stop: () => cluster.stop(),
+        },
       ];
     };
     const targets: Target[] = [{ name: 'direct', origin: backend.origin, hopPids: [], speaks: 'chat', stop: async () => {} }, ...(await startHops())];
@@ -140,37 +149,78 @@ async function main(): Promise<void> {
     log('warming up (JIT, connection pools)');
     for (const target of targets) {
       await runThroughput(target.origin, [requestFor(target, { stream: false })], { connections: settings.connections, durationSeconds: 1 });
-      await runThroughput(target.origin, [requestFor(target, { stream: true, chunks: settings.shortStreamChunks })], { connections: settings.connections, durationSeconds: 1 });
+      await runThroughput(target.origin, [requestFor(target, { stream: true, chunks: settings.shortStreamChunks })], {
+        connections: settings.connections,
+        durationSeconds: 1,
+      });
     }
 
-    const rounds = { throughput: new Map<TargetName, unknown[]>(), streaming: new Map<TargetName, unknown[]>(), latency: new Map<TargetName, unknown[]>(), ttft: new Map<TargetName, unknown[]>(), chunkCpu: new Map<TargetName, unknown[]>() };
+    const rounds = {
+      throughput: new Map<TargetName, unknown[]>(),
+      streaming: new Map<TargetName, unknown[]>(),
+      latency: new Map<TargetName, unknown[]>(),
+      ttft: new Map<TargetName, unknown[]>(),
+      chunkCpu: new Map<TargetName, unknown[]>(),
+    };
     const record = (table: Map<TargetName, unknown[]>, name: TargetName, value: unknown) => table.set(name, [...(table.get(name) ?? []), value]);
 
     for (let round = 1; round <= settings.rounds; round += 1) {
       log(`round ${round}/${settings.rounds}: non-streaming throughput`);
       for (const target of targets) {
-        const { result, cpuSeconds } = await measureCpu(target.hopPids, () => runThroughput(target.origin, [requestFor(target, { stream: false })], { connections: settings.connections, durationSeconds: settings.throughputSeconds }));
+        const { result, cpuSeconds } = await measureCpu(target.hopPids, () =>
+          runThroughput(target.origin, [requestFor(target, { stream: false })], {
+            connections: settings.connections,
+            durationSeconds: settings.throughputSeconds,
+          }),
+        );
         record(rounds.throughput, target.name, { ...result, hopCpuMicrosPerRequest: (cpuSeconds * 1e6) / Math.max(1, result.completed) });
       }
       log(`round ${round}/${settings.rounds}: streaming throughput (${settings.shortStreamChunks}-chunk streams)`);
       for (const target of targets) {
-        const { result, cpuSeconds } = await measureCpu(target.hopPids, () => runThroughput(target.origin, [requestFor(target, { stream: true, chunks: settings.shortStreamChunks })], { connections: settings.connections, durationSeconds: settings.throughputSeconds }));
+        const { result, cpuSeconds } = await measureCpu(target.hopPids, () =>
+          runThroughput(target.origin, [requestFor(target, { stream: true, chunks: settings.shortStreamChunks })], {
+            connections: settings.connections,
+            durationSeconds: settings.throughputSeconds,
+          }),
+        );
         record(rounds.streaming, target.name, { ...result, hopCpuMicrosPerRequest: (cpuSeconds * 1e6) / Math.max(1, result.completed) });
       }
       log(`round ${round}/${settings.rounds}: latency at ${settings.latencyRate} req/s over ${settings.connections} connections`);
       for (const target of targets) {
-        record(rounds.latency, target.name, await runFixedRateLatency(target.origin, requestFor(target, { stream: false }), { connections: settings.connections, rate: settings.latencyRate, durationSeconds: settings.latencySeconds }));
+        record(
+          rounds.latency,
+          target.name,
+          await runFixedRateLatency(target.origin, requestFor(target, { stream: false }), {
+            connections: settings.connections,
+            rate: settings.latencyRate,
+            durationSeconds: settings.latencySeconds,
+          }),
+        );
       }
       log(`round ${round}/${settings.rounds}: time to first token`);
       for (const target of targets) {
-        const result = await runStreams(target.origin, requestFor(target, { stream: true, chunks: settings.shortStreamChunks }), { count: settings.ttftStreams, concurrency: settings.ttftConcurrency, marker: 't0 ' });
+        const result = await runStreams(target.origin, requestFor(target, { stream: true, chunks: settings.shortStreamChunks }), {
+          count: settings.ttftStreams,
+          concurrency: settings.ttftConcurrency,
+          marker: 't0 ',
+        });
         record(rounds.ttft, target.name, { p50Ms: percentile(result.firstTokenMs, 0.5), p99Ms: percentile(result.firstTokenMs, 0.99), failed: result.failed });
       }
       log(`round ${round}/${settings.rounds}: CPU per streamed chunk (${settings.longStreamChunks}-chunk streams)`);
       for (const target of targets) {
         const pids = target.name === 'direct' ? [backend.pid] : target.hopPids;
-        const { result, cpuSeconds } = await measureCpu(pids, () => runStreams(target.origin, requestFor(target, { stream: true, chunks: settings.longStreamChunks }), { count: settings.longStreams, concurrency: settings.longStreamConcurrency, marker: 't0 ' }));
-        record(rounds.chunkCpu, target.name, { cpuMicrosPerChunk: (cpuSeconds * 1e6) / (result.completed * settings.longStreamChunks), failed: result.failed, bytesPerStream: result.bytes / Math.max(1, result.completed) });
+        const { result, cpuSeconds } = await measureCpu(pids, () =>
+          runStreams(target.origin, requestFor(target, { stream: true, chunks: settings.longStreamChunks }), {
+            count: settings.longStreams,
+            concurrency: settings.longStreamConcurrency,
+            marker: 't0 ',
+          }),
+        );
+        record(rounds.chunkCpu, target.name, {
+          cpuMicrosPerChunk: (cpuSeconds * 1e6) / (result.completed * settings.longStreamChunks),
+          failed: result.failed,
+          bytesPerStream: result.bytes / Math.max(1, result.completed),
+        });
       }
     }
 
@@ -181,8 +231,21 @@ async function main(): Promise<void> {
     const openStreams: BenchSummary['openStreams'] = {};
     for (const target of hops) {
       const pid = target.gatewayPid ?? target.hopPids[0]!;
-      const { result, peakRssBytes, startRssBytes } = await measurePeakRss(pid, () => runStreams(target.origin, requestFor(target, { stream: true, chunks: settings.openStreamChunks, model: SLOW_MODEL }), { count: settings.openStreams, concurrency: settings.openStreams, marker: 't0 ' }));
-      openStreams[target.name] = { streams: settings.openStreams, completed: result.completed, failed: result.failed, startRssMb: startRssBytes / 2 ** 20, peakRssMb: peakRssBytes / 2 ** 20, elapsedSeconds: result.elapsedMs / 1000 };
+      const { result, peakRssBytes, startRssBytes } = await measurePeakRss(pid, () =>
+        runStreams(target.origin, requestFor(target, { stream: true, chunks: settings.openStreamChunks, model: SLOW_MODEL }), {
+          count: settings.openStreams,
+          concurrency: settings.openStreams,
+          marker: 't0 ',
+        }),
+      );
+      openStreams[target.name] = {
+        streams: settings.openStreams,
+        completed: result.completed,
+        failed: result.failed,
+        startRssMb: startRssBytes / 2 ** 20,
+        peakRssMb: peakRssBytes / 2 ** 20,
+        elapsedSeconds: result.elapsedMs / 1000,
+      };
     }
 
     log(`leak check: ${settings.leakRequests} requests per gateway (one in four streamed)`);

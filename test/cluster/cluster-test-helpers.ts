@@ -13,9 +13,7 @@ export interface ClusterFixture {
   readonly cluster: LocalCluster;
 }
 
-export function useCluster(
-  options: { backend?: ScriptedBackendOptions; cluster?: Omit<LocalClusterOptions, 'upstreamBaseUrl'> } = {},
-): ClusterFixture {
+export function useCluster(options: { backend?: ScriptedBackendOptions; cluster?: Omit<LocalClusterOptions, 'upstreamBaseUrl'> } = {}): ClusterFixture {
   let backend: ScriptedBackend | undefined;
   let cluster: LocalCluster | undefined;
   beforeAll(async () => {

@@ -69,7 +69,11 @@ describe('Redis outage', () => {
     }
     const [a, b] = cluster.replicas;
     if (a === undefined || b === undefined) throw new Error('two replicas expected');
-    await until(async () => (await readiness(a.url)).body['breaker_state'] === 'redis' && (await readiness(b.url)).body['breaker_state'] === 'redis', 10_000, 'breaker back on Redis');
+    await until(
+      async () => (await readiness(a.url)).body['breaker_state'] === 'redis' && (await readiness(b.url)).body['breaker_state'] === 'redis',
+      10_000,
+      'breaker back on Redis',
+    );
     expect((await createResponse(a.url, FAILING)).status).toBe(502);
     expect((await createResponse(b.url, FAILING)).status).toBe(502);
     const calls = backend.chatRequests().length;

@@ -94,9 +94,7 @@ describe('docker-compose.yaml', () => {
   it('mounts only files that exist in the repository', () => {
     const mounts = Object.values(services).flatMap((entry) => entry.volumes ?? []);
     const hostPaths = mounts.map((mount) => mount.split(':')[0] ?? '').filter((path) => path.startsWith('./'));
-    expect(hostPaths).toEqual(
-      expect.arrayContaining(['./deploy/nginx/nginx.conf', './deploy/prometheus/prometheus.yml', './deploy/grafana/provisioning']),
-    );
+    expect(hostPaths).toEqual(expect.arrayContaining(['./deploy/nginx/nginx.conf', './deploy/prometheus/prometheus.yml', './deploy/grafana/provisioning']));
     for (const path of hostPaths) expect(existsSync(repositoryPath(path.slice(2))), path).toBe(true);
   });
 
@@ -136,9 +134,7 @@ describe('docker-compose.yaml', () => {
     const prometheus = readYaml('deploy/prometheus/prometheus.yml') as {
       scrape_configs: Array<{ job_name: string; dns_sd_configs?: Array<{ names: string[]; port: number }> }>;
     };
-    const discovery = Object.fromEntries(
-      prometheus.scrape_configs.map((job) => [job.job_name, job.dns_sd_configs?.[0]]),
-    );
+    const discovery = Object.fromEntries(prometheus.scrape_configs.map((job) => [job.job_name, job.dns_sd_configs?.[0]]));
     expect(discovery['gateway']).toMatchObject({ names: ['gateway'], port: Number(service('gateway').environment?.['PORT']) });
     expect(discovery['worker']).toMatchObject({ names: ['worker'], port: Number(service('worker').environment?.['WORKER_PORT']) });
   });

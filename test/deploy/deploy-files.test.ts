@@ -18,7 +18,10 @@ describe('extractMetricNames', () => {
 });
 
 describe('isExposed', () => {
-  const types = new Map([['gateway_http_request_duration_seconds', 'histogram'], ['gateway_redis_up', 'gauge']]);
+  const types = new Map([
+    ['gateway_http_request_duration_seconds', 'histogram'],
+    ['gateway_redis_up', 'gauge'],
+  ]);
   it('accepts histogram series suffixes only for histograms', () => {
     expect(isExposed('gateway_http_request_duration_seconds_bucket', types)).toBe(true);
     expect(isExposed('gateway_redis_up', types)).toBe(true);

@@ -93,15 +93,10 @@ export function readAlertRules(): AlertRule[] {
 
 /** Grafana's variables replaced by values PromQL accepts, so the query can be parsed offline. */
 export function substituteGrafanaVariables(expr: string): string {
-  return expr
-    .replaceAll(/\$__(rate_interval|interval|range)/g, '5m')
-    .replaceAll(/\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/g, '.*');
+  return expr.replaceAll(/\$__(rate_interval|interval|range)/g, '5m').replaceAll(/\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/g, '.*');
 }
 
-const PROMQL_KEYWORDS = new Set([
-  'and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset',
-  'inf', 'nan',
-]);
+const PROMQL_KEYWORDS = new Set(['and', 'or', 'unless', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset', 'inf', 'nan']);
 
 /**
  * Metric names a PromQL expression selects. Strips strings, label matchers, grouping clauses, ranges and

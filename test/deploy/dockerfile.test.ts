@@ -72,7 +72,9 @@ describe('Dockerfile', () => {
     expect(user).toBeDefined();
     expect(user).not.toMatch(/USER\s+(root|0)\b/);
     expect(instructions.some((line) => line.startsWith('HEALTHCHECK ') && line.includes('/health'))).toBe(true);
-    expect(instructions.filter((line) => line.startsWith('CMD ')).at(-1)).toBe(`CMD ${JSON.stringify(['node', ...GATEWAY_NODE_FLAGS, 'apps/gateway/src/main.ts']).replaceAll(',', ', ')}`);
+    expect(instructions.filter((line) => line.startsWith('CMD ')).at(-1)).toBe(
+      `CMD ${JSON.stringify(['node', ...GATEWAY_NODE_FLAGS, 'apps/gateway/src/main.ts']).replaceAll(',', ', ')}`,
+    );
   });
 
   it('starts the gateway with the same V8 flags from `npm start` as from the image', () => {
@@ -95,7 +97,12 @@ describe('Dockerfile', () => {
     try {
       for (const entry of ['apps/gateway/src/main.ts', 'apps/worker/src/main.ts']) {
         // No PORT, no REDIS_URL, nothing: --load-only must exit before the config is read.
-        const run = spawnSync(process.execPath, [entry, '--load-only'], { cwd: repositoryPath('.'), env: { PATH: process.env['PATH'] ?? '', NODE_COMPILE_CACHE: cache }, encoding: 'utf8', timeout: 60_000 });
+        const run = spawnSync(process.execPath, [entry, '--load-only'], {
+          cwd: repositoryPath('.'),
+          env: { PATH: process.env['PATH'] ?? '', NODE_COMPILE_CACHE: cache },
+          encoding: 'utf8',
+          timeout: 60_000,
+        });
         expect({ entry, status: run.status, stderr: run.stderr }).toEqual({ entry, status: 0, stderr: '' });
       }
       // One directory per Node version, holding an entry per stripped and compiled module.

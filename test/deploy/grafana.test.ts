@@ -18,9 +18,8 @@ import {
 
 const hasPromtool = hasCommand('promtool');
 const promtoolNote = skipNote('promtool', 'prometheus');
-const provisionedDatasource = (
-  readYaml('deploy/grafana/provisioning/datasources/prometheus.yaml') as { datasources: Array<{ uid: string; type: string }> }
-).datasources[0];
+const provisionedDatasource = (readYaml('deploy/grafana/provisioning/datasources/prometheus.yaml') as { datasources: Array<{ uid: string; type: string }> })
+  .datasources[0];
 
 interface Panel {
   title?: string;
@@ -60,7 +59,10 @@ describe('Grafana dashboards', () => {
     expect(provisionedDatasource).toMatchObject({ uid: 'prometheus', type: 'prometheus' });
     for (const { file, json } of dashboards) {
       const variables = (json['templating'] as { list: Array<{ name: string; type: string; current?: { value?: string } }> }).list;
-      expect(variables.find((variable) => variable.name === 'datasource'), file).toMatchObject({
+      expect(
+        variables.find((variable) => variable.name === 'datasource'),
+        file,
+      ).toMatchObject({
         type: 'datasource',
         current: { value: provisionedDatasource?.uid },
       });

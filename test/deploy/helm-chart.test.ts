@@ -90,13 +90,22 @@ describe('Helm chart', () => {
     const kinds = [...templates.values()].flatMap((text) => [...text.matchAll(/^kind: (\w+)/gm)].map(([, kind]) => kind));
     expect(kinds).toEqual(
       expect.arrayContaining([
-        'Deployment', 'Service', 'HorizontalPodAutoscaler', 'PodDisruptionBudget', 'ServiceMonitor',
-        'PrometheusRule', 'StatefulSet', 'ConfigMap', 'Secret',
+        'Deployment',
+        'Service',
+        'HorizontalPodAutoscaler',
+        'PodDisruptionBudget',
+        'ServiceMonitor',
+        'PrometheusRule',
+        'StatefulSet',
+        'ConfigMap',
+        'Secret',
       ]),
     );
     expect(templates.get('worker-deployment.yaml')).toContain('command: ["node", "apps/worker/src/main.ts"]');
     // The image's CMD, with the gateway's V8 flags (apps/gateway/src/gateway-node-flags.ts).
-    expect(templates.get('gateway-deployment.yaml')).toContain(`command: ${JSON.stringify(['node', ...GATEWAY_NODE_FLAGS, 'apps/gateway/src/main.ts']).replaceAll(',', ', ')}`);
+    expect(templates.get('gateway-deployment.yaml')).toContain(
+      `command: ${JSON.stringify(['node', ...GATEWAY_NODE_FLAGS, 'apps/gateway/src/main.ts']).replaceAll(',', ', ')}`,
+    );
   });
 
   it('probes liveness on /health and readiness on /ready, and sleeps in preStop before the drain', () => {

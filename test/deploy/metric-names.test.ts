@@ -10,14 +10,7 @@ import { createGatewayMetrics, createWorkerMetrics } from '@rgw/observability';
 import { startRedis, type TestRedis } from '../support/redis-server.ts';
 import { DEFAULT_MODEL_ID, startScriptedBackend, textAnswer, type ScriptedBackend } from '../support/scripted-backend.ts';
 import { startGateway, type StartedGateway } from '../support/start-gateway.ts';
-import {
-  collectDashboardQueries,
-  extractMetricNames,
-  isExposed,
-  readAlertRules,
-  readExposedMetricTypes,
-  repositoryRoot,
-} from './deploy-files.ts';
+import { collectDashboardQueries, extractMetricNames, isExposed, readAlertRules, readExposedMetricTypes, repositoryRoot } from './deploy-files.ts';
 
 // Series Prometheus itself creates for every target.
 const PROMETHEUS_SYNTHETIC = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
@@ -128,8 +121,6 @@ describe('metrics queried by dashboards and alerts', () => {
   });
 
   it('counts the streamed request it served, by route template and status', () => {
-    expect(gatewayExposition).toMatch(
-      /gateway_http_request_duration_seconds_count\{route="\/v1\/responses",method="POST",status="200"\} 1/,
-    );
+    expect(gatewayExposition).toMatch(/gateway_http_request_duration_seconds_count\{route="\/v1\/responses",method="POST",status="200"\} 1/);
   });
 });

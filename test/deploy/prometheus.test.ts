@@ -17,10 +17,13 @@ describe('Prometheus configuration and alert rules', () => {
     expect(result.status, result.output).toBe(0);
   });
 
-  it.skipIf(!hasPromtool)(`passes its alert unit tests (promtool test rules): each alert fires on its pattern and not on the healthy one${promtoolNote}`, () => {
-    const result = runCommand('promtool', ['test', 'rules', 'deploy/prometheus/tests/gateway-alerts.test.yml']);
-    expect(result.status, result.output).toBe(0);
-  });
+  it.skipIf(!hasPromtool)(
+    `passes its alert unit tests (promtool test rules): each alert fires on its pattern and not on the healthy one${promtoolNote}`,
+    () => {
+      const result = runCommand('promtool', ['test', 'rules', 'deploy/prometheus/tests/gateway-alerts.test.yml']);
+      expect(result.status, result.output).toBe(0);
+    },
+  );
 
   it('alerts on an open breaker, a high 5xx ratio, a stale catalogue, Redis fallback and a worker that stopped refreshing', () => {
     const byName = new Map(readAlertRules().map((rule) => [rule.alert, rule.expr]));
@@ -36,7 +39,11 @@ describe('Prometheus configuration and alert rules', () => {
     const operations = readText('docs/operations.md');
     const anchors = new Set(
       [...operations.matchAll(/^#+\s+(.+)$/gm)].map(([, heading]) =>
-        (heading ?? '').toLowerCase().replaceAll(/[^a-z0-9 -]/g, '').trim().replaceAll(' ', '-'),
+        (heading ?? '')
+          .toLowerCase()
+          .replaceAll(/[^a-z0-9 -]/g, '')
+          .trim()
+          .replaceAll(' ', '-'),
       ),
     );
     for (const rule of readAlertRules()) {

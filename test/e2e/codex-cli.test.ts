@@ -111,11 +111,7 @@ function buildShellCall(request: ReceivedRequest, command: string): ScriptedTool
   if (shell?.function === undefined) throw new Error(`no shell tool in the backend request: ${tools.map((entry) => entry.function?.name).join(', ')}`);
   const properties = shell.function.parameters?.properties ?? {};
   const argumentsObject =
-    'cmd' in properties
-      ? { cmd: command }
-      : properties['command']?.type === 'array'
-        ? { command: ['bash', '-lc', command] }
-        : { command };
+    'cmd' in properties ? { cmd: command } : properties['command']?.type === 'array' ? { command: ['bash', '-lc', command] } : { command };
   return { id: 'call_codex_shell_1', name: shell.function.name, arguments: JSON.stringify(argumentsObject) };
 }
 
@@ -145,7 +141,10 @@ describe('Codex CLI through the gateway', () => {
       .map((line) => JSON.parse(line) as { type: string; item?: { type: string; text?: string; exit_code?: number } });
     expect(events.find((event) => event.item?.type === 'command_execution' && event.type === 'item.completed')?.item?.exit_code, diagnostics).toBe(0);
     expect(events.filter((event) => event.item?.type === 'agent_message').map((event) => event.item?.text)).toEqual([FINAL_MESSAGE]);
-    expect(events.some((event) => event.item?.type === 'reasoning'), diagnostics).toBe(true);
+    expect(
+      events.some((event) => event.item?.type === 'reasoning'),
+      diagnostics,
+    ).toBe(true);
     expect(events.at(-1)?.type, diagnostics).toBe('turn.completed');
 
     const requests = setup.backend.chatRequests();

@@ -14,7 +14,6 @@ beforeAll(() => {
   client = new OpenAI({ baseURL: setup.gateway.baseURL, apiKey: E2E_API_KEY, maxRetries: 0 });
 });
 
-
 describe('openai SDK responses.create() through the gateway', () => {
   it('answers a text prompt with one completed message, mapped usage and the instructions sent as a system message', async () => {
     setup.backend.enqueue(textAnswer('Hello wörld 👋', { usage: { prompt: 9, completion: 5 } }));
@@ -39,7 +38,12 @@ describe('openai SDK responses.create() through the gateway', () => {
 
   it('puts the backend reasoning in a reasoning item before the message', async () => {
     setup.backend.enqueue(textAnswer('42.', { reasoning: 'The user wants the answer.', usage: { prompt: 20, completion: 10, reasoning: 6 } }));
-    const response = await client.responses.create({ model: DEFAULT_MODEL_ID, input: 'What is the answer?', reasoning: { effort: 'low', summary: 'auto' }, store: false });
+    const response = await client.responses.create({
+      model: DEFAULT_MODEL_ID,
+      input: 'What is the answer?',
+      reasoning: { effort: 'low', summary: 'auto' },
+      store: false,
+    });
 
     expect(response.status).toBe('completed');
     expect(response.output.map((item) => item.type)).toEqual(['reasoning', 'message']);
@@ -68,7 +72,11 @@ describe('openai SDK responses.create() through the gateway', () => {
     expect(setup.backend.chatRequests()[0]?.body?.tools).toEqual([
       expect.objectContaining({
         type: 'function',
-        function: expect.objectContaining({ name: 'get_weather', description: 'Current weather for a city.', parameters: tools[0]?.type === 'function' ? tools[0].parameters : undefined }),
+        function: expect.objectContaining({
+          name: 'get_weather',
+          description: 'Current weather for a city.',
+          parameters: tools[0]?.type === 'function' ? tools[0].parameters : undefined,
+        }),
       }),
     ]);
 

@@ -36,7 +36,6 @@ async function streamResponse(params: Omit<ResponseCreateParamsNonStreaming, 'st
   return { response, types: events.map((event) => event.type) };
 }
 
-
 const weatherTools: OpenAI.Responses.Tool[] = [
   { type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: false },
   { type: 'function', name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } } }, strict: false },
@@ -47,7 +46,9 @@ describe('openai SDK responses.stream() through the gateway', () => {
     { field: 'reasoning_content' as const, summary: 'auto' as const },
     { field: 'reasoning' as const, summary: undefined },
   ])('streams $field reasoning then text in order, and asks the backend for usage', async ({ field, summary }) => {
-    setup.backend.enqueue(textAnswer('Hi there, wörld 👋!', { reasoning: 'The user greets me.', reasoningField: field, usage: { prompt: 11, completion: 9, reasoning: 4 } }));
+    setup.backend.enqueue(
+      textAnswer('Hi there, wörld 👋!', { reasoning: 'The user greets me.', reasoningField: field, usage: { prompt: 11, completion: 9, reasoning: 4 } }),
+    );
     const { response, types } = await streamResponse({
       model: DEFAULT_MODEL_ID,
       input: 'Hello',
@@ -92,7 +93,9 @@ describe('openai SDK responses.stream() through the gateway', () => {
   });
 
   it('ends as incomplete with reason max_output_tokens when the backend stops for length', async () => {
-    setup.backend.enqueue({ steps: [roleChunk(), ...textChunks('Once upon a time'), finishChunk('length'), usageChunk({ prompt: 5, completion: 16 }), done()] });
+    setup.backend.enqueue({
+      steps: [roleChunk(), ...textChunks('Once upon a time'), finishChunk('length'), usageChunk({ prompt: 5, completion: 16 }), done()],
+    });
     const { response, types } = await streamResponse({ model: DEFAULT_MODEL_ID, input: 'Tell a long story', max_output_tokens: 16 });
 
     expect(types.at(-1)).toBe('response.incomplete');
@@ -124,7 +127,9 @@ describe('openai SDK responses.stream() through the gateway', () => {
   });
 
   it('turns an in-band backend error payload into error and response.failed', async () => {
-    setup.backend.enqueue({ steps: [roleChunk(), ...textChunks('Partial'), errorChunk({ message: 'CUDA out of memory', type: 'InternalServerError', code: 500 })] });
+    setup.backend.enqueue({
+      steps: [roleChunk(), ...textChunks('Partial'), errorChunk({ message: 'CUDA out of memory', type: 'InternalServerError', code: 500 })],
+    });
     const wire = await postResponsesStream(setup.gateway.baseURL, { model: DEFAULT_MODEL_ID, input: 'Talk', store: false });
 
     const types = wire.events.map((event) => event.data['type']);
@@ -147,7 +152,8 @@ describe('openai SDK responses.stream() through the gateway', () => {
         status: 400,
         body: {
           error: {
-            message: "This model's maximum context length is 32768 tokens. However, you requested 40000 tokens (39000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion.",
+            message:
+              "This model's maximum context length is 32768 tokens. However, you requested 40000 tokens (39000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion.",
             type: 'BadRequestError',
             param: null,
             code: 400,
@@ -155,7 +161,9 @@ describe('openai SDK responses.stream() through the gateway', () => {
         },
       },
     }));
-    const failure = await client.responses.create({ model: DEFAULT_MODEL_ID, input: 'x'.repeat(1000), stream: true, store: false }).catch((error: unknown) => error);
+    const failure = await client.responses
+      .create({ model: DEFAULT_MODEL_ID, input: 'x'.repeat(1000), stream: true, store: false })
+      .catch((error: unknown) => error);
 
     expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
     const error = failure as InstanceType<typeof OpenAI.BadRequestError>;

@@ -117,7 +117,9 @@ describe('model catalogue', () => {
 
   it('retrieves one model by id, case-insensitively', async () => {
     await modelsLoaded();
-    const response = await fetch(`${setup.gateway.baseURL}/models/${encodeURIComponent(MODEL.toLowerCase())}`, { headers: { authorization: `Bearer ${E2E_API_KEY}` } });
+    const response = await fetch(`${setup.gateway.baseURL}/models/${encodeURIComponent(MODEL.toLowerCase())}`, {
+      headers: { authorization: `Bearer ${E2E_API_KEY}` },
+    });
     expect(response.status).toBe(200);
     expect(((await response.json()) as any).id).toBe(MODEL);
   });

@@ -79,7 +79,10 @@ async function post(target: InProcessGateway, options: { stream?: boolean } = {}
 }
 
 function textOf(answer: Answer): string {
-  return answer.events.filter((event) => event.type === 'response.output_text.delta').map((event) => event.delta as string).join('');
+  return answer.events
+    .filter((event) => event.type === 'response.output_text.delta')
+    .map((event) => event.delta as string)
+    .join('');
 }
 
 describe('backend 5xx and 429', () => {
@@ -98,7 +101,9 @@ describe('backend 5xx and 429', () => {
   it('passes a backend 429 back with its Retry-After, and 429s never open the breaker', async () => {
     const fresh = await startInProcessGateway({ UPSTREAM_BASE_URL: backend.url, LOG_LEVEL: 'warn', CIRCUIT_BREAKER_FAILURE_THRESHOLD: '2' });
     try {
-      backend.setHandler(() => httpError(429, { message: 'Too many requests', type: 'RateLimitError' }, { headers: { 'retry-after': '7', 'retry-after-ms': '6500' } }));
+      backend.setHandler(() =>
+        httpError(429, { message: 'Too many requests', type: 'RateLimitError' }, { headers: { 'retry-after': '7', 'retry-after-ms': '6500' } }),
+      );
       for (let i = 0; i < 6; i += 1) {
         const answer = await post(fresh, { stream: i % 2 === 0 });
         expect(answer.status).toBe(429);
@@ -199,7 +204,9 @@ describe('backend hangs', () => {
 
 describe('malformed backend output', () => {
   it('a malformed JSON chunk mid-stream ends the stream in response.failed (output kept), before any output it is a 502', async () => {
-    backend.enqueue({ steps: [roleChunk(), ...textChunks('good '), { kind: 'raw', text: 'data: {"choices":[{"delta":{"content":"bro\n\n' }, ...textChunks('never'), done()] });
+    backend.enqueue({
+      steps: [roleChunk(), ...textChunks('good '), { kind: 'raw', text: 'data: {"choices":[{"delta":{"content":"bro\n\n' }, ...textChunks('never'), done()],
+    });
     const mid = await post(gateway, { stream: true });
     expect(mid.status).toBe(200);
     expect(textOf(mid)).toBe('good ');
@@ -237,7 +244,9 @@ describe('malformed backend output', () => {
 
   it('one event larger than the 1 MB SSE buffer fails the response cleanly instead of losing data', async () => {
     const huge = 'y'.repeat(1_100_000);
-    backend.enqueue({ steps: [roleChunk(), ...textChunks('before '), { kind: 'delta', delta: { content: huge } }, ...textChunks(' after'), finishChunk('stop'), done()] });
+    backend.enqueue({
+      steps: [roleChunk(), ...textChunks('before '), { kind: 'delta', delta: { content: huge } }, ...textChunks(' after'), finishChunk('stop'), done()],
+    });
     const answer = await post(gateway, { stream: true });
     expect(answer.status).toBe(200);
     expect(textOf(answer)).toBe('before ');
@@ -278,11 +287,20 @@ describe('any mix of backend behaviour (property)', () => {
       { weight: 2, arbitrary: fc.string({ maxLength: 12 }).map((text) => ({ kind: 'delta', delta: { reasoning_content: text } }) as const) },
       { weight: 1, arbitrary: fc.constantFrom('stop', 'length', 'tool_calls', 'content_filter', 'weird').map((reason) => finishChunk(reason)) },
       { weight: 1, arbitrary: fc.constant(usageChunk({ prompt: 3, completion: 4 })) },
-      { weight: 1, arbitrary: fc.constantFrom('data: {oops\n\n', ': ping\n\n', 'data: {"choices":[]}\n\n', 'event: x\n\n').map((text) => ({ kind: 'raw', text }) as const) },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom('data: {oops\n\n', ': ping\n\n', 'data: {"choices":[]}\n\n', 'event: x\n\n').map((text) => ({ kind: 'raw', text }) as const),
+      },
       { weight: 1, arbitrary: fc.constant({ kind: 'error', error: { message: 'mid-stream failure' } } as const) },
     );
     const script = fc.oneof(
-      { weight: 6, arbitrary: fc.record({ steps: fc.array(step, { maxLength: 12 }).map((steps) => [roleChunk(), ...steps]), end: fc.constantFrom('done', 'close', 'cut') }) },
+      {
+        weight: 6,
+        arbitrary: fc.record({
+          steps: fc.array(step, { maxLength: 12 }).map((steps) => [roleChunk(), ...steps]),
+          end: fc.constantFrom('done', 'close', 'cut'),
+        }),
+      },
       { weight: 2, arbitrary: fc.constantFrom(400, 401, 404, 413, 422, 429, 500, 502, 503).map((status) => ({ status })) },
     );
     await fc.assert(

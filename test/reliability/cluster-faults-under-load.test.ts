@@ -47,7 +47,10 @@ async function streamOnce(): Promise<{ terminal: string | undefined; text: strin
     .map((frame) => JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as { type: string; delta?: string });
   return {
     terminal: events.at(-1)?.type,
-    text: events.filter((event) => event.type === 'response.output_text.delta').map((event) => event.delta).join(''),
+    text: events
+      .filter((event) => event.type === 'response.output_text.delta')
+      .map((event) => event.delta)
+      .join(''),
   };
 }
 

@@ -42,7 +42,10 @@ async function openStream(): Promise<{ headers: Promise<void>; result: Promise<S
       .map((frame) => JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as { type: string; delta?: string; sequence_number: number });
     return {
       status: response.status,
-      text: events.filter((event) => event.type === 'response.output_text.delta').map((event) => event.delta).join(''),
+      text: events
+        .filter((event) => event.type === 'response.output_text.delta')
+        .map((event) => event.delta)
+        .join(''),
       terminal: events.at(-1)?.type,
       sequenceOk: events.every((event, index) => event.sequence_number === index),
     };
@@ -66,7 +69,9 @@ describe('SIGTERM with streams in flight', () => {
 
     const results = await Promise.all(streams.map((stream) => stream.result));
     const finishedAt = performance.now();
-    const truncated = results.filter((result) => result.status !== 200 || result.terminal !== 'response.completed' || result.text !== ANSWER || !result.sequenceOk);
+    const truncated = results.filter(
+      (result) => result.status !== 200 || result.terminal !== 'response.completed' || result.text !== ANSWER || !result.sequenceOk,
+    );
     expect(truncated).toEqual([]);
     expect(await exited).toBe(0);
     // The drain waited for the streams, and no longer than needed (not the whole grace period).

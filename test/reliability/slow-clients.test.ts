@@ -51,7 +51,9 @@ describe('slowloris', () => {
   it('a client that trickles its body gets a 408 after the request timeout', async () => {
     const connection = await openRawConnection(gateway.port);
     const startedAt = performance.now();
-    await connection.write(`POST /v1/responses HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${KEY}\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{"model":`);
+    await connection.write(
+      `POST /v1/responses HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${KEY}\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{"model":`,
+    );
     void trickle(connection, '"x"'.repeat(100), 50);
     const received = await connection.closed;
     expect(received).toMatch(/^HTTP\/1\.1 408/);
@@ -79,13 +81,17 @@ describe('clients that stop reading or go away', () => {
     await waitFor(() => backend.bytesWritten() > 1_000_000, 5_000, 'the flood to start');
     // Wait until the backend is blocked: nothing more written for 300 ms.
     let last = -1;
-    await waitFor(async () => {
-      const now = backend.bytesWritten();
-      const stalled = now === last;
-      last = now;
-      if (!stalled) await new Promise((resolve) => setTimeout(resolve, 300));
-      return stalled;
-    }, 20_000, 'backpressure to stop the backend');
+    await waitFor(
+      async () => {
+        const now = backend.bytesWritten();
+        const stalled = now === last;
+        last = now;
+        if (!stalled) await new Promise((resolve) => setTimeout(resolve, 300));
+        return stalled;
+      },
+      20_000,
+      'backpressure to stop the backend',
+    );
     const written = backend.bytesWritten();
     // Socket buffers on loopback hold a few MB per hop; without backpressure this grows without bound.
     expect(written).toBeLessThan(64 * 1024 * 1024);

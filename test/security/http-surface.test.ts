@@ -2,7 +2,17 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { encodeSseEvent } from '../../apps/gateway/src/http/write-sse-event.ts';
-import { DEFAULT_MODEL_ID, finishChunk, roleChunk, type ScriptedBackend, startScriptedBackend, textAnswer, textChunks, toolCallAnswer, done } from '../support/scripted-backend.ts';
+import {
+  DEFAULT_MODEL_ID,
+  finishChunk,
+  roleChunk,
+  type ScriptedBackend,
+  startScriptedBackend,
+  textAnswer,
+  textChunks,
+  toolCallAnswer,
+  done,
+} from '../support/scripted-backend.ts';
 import { type InProcessGateway, startInProcessGateway } from '../reliability/support/in-process-gateway.ts';
 
 const KEY = 'sk-surface-test-key';
@@ -135,7 +145,9 @@ describe('SSE framing', () => {
       const types = frames.map((frame) => frame.event[0]);
       expect(types.filter((type) => type === 'event: response.completed')).toHaveLength(1);
       expect(types.at(-1)).toBe('event: response.completed');
-      const completed = JSON.parse(frames.at(-1)!.data[0]!.slice(5)) as { response: { output: { type: string; content?: { text: string }[]; arguments?: string }[] } };
+      const completed = JSON.parse(frames.at(-1)!.data[0]!.slice(5)) as {
+        response: { output: { type: string; content?: { text: string }[]; arguments?: string }[] };
+      };
       const item = completed.response.output[0]!;
       if (item.type === 'message') expect(item.content?.[0]?.text).toBe(forged);
       else expect(JSON.parse(item.arguments ?? '{}')).toEqual({ city: forged });
@@ -164,12 +176,28 @@ describe('no SSRF', () => {
   it('never fetches URLs a client puts in a request, and never lets a client pick the upstream', async () => {
     backend.setHandler(() => textAnswer('seen'));
     const bodies = [
-      { model: DEFAULT_MODEL_ID, input: [{ role: 'user', content: [{ type: 'input_text', text: 'look' }, { type: 'input_image', image_url: `${canaryUrl}/image.png` }] }] },
+      {
+        model: DEFAULT_MODEL_ID,
+        input: [
+          {
+            role: 'user',
+            content: [
+              { type: 'input_text', text: 'look' },
+              { type: 'input_image', image_url: `${canaryUrl}/image.png` },
+            ],
+          },
+        ],
+      },
       { model: DEFAULT_MODEL_ID, input: [{ role: 'user', content: [{ type: 'input_file', file_url: `${canaryUrl}/doc.pdf` }] }] },
       { model: DEFAULT_MODEL_ID, input: 'hi', tools: [{ type: 'mcp', server_label: 'x', server_url: `${canaryUrl}/mcp` }] },
       { model: DEFAULT_MODEL_ID, input: `fetch ${canaryUrl}/x please`, instructions: canaryUrl },
     ];
-    const headers = { host: `127.0.0.1:${new URL(canaryUrl).port}`, 'x-forwarded-host': new URL(canaryUrl).host, 'x-upstream-url': canaryUrl, 'x-portkey-custom-host': canaryUrl };
+    const headers = {
+      host: `127.0.0.1:${new URL(canaryUrl).port}`,
+      'x-forwarded-host': new URL(canaryUrl).host,
+      'x-upstream-url': canaryUrl,
+      'x-portkey-custom-host': canaryUrl,
+    };
     for (const body of bodies) {
       for (const stream of [false, true]) {
         const answer = await postResponses(closedCors, { ...body, stream }, headers);

@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL_ID, errorChunk, httpError, roleChunk, type ScriptedBackend, startScriptedBackend, textAnswer, textChunks } from '../support/scripted-backend.ts';
+import {
+  DEFAULT_MODEL_ID,
+  errorChunk,
+  httpError,
+  roleChunk,
+  type ScriptedBackend,
+  startScriptedBackend,
+  textAnswer,
+  textChunks,
+} from '../support/scripted-backend.ts';
 import { type InProcessGateway, startInProcessGateway } from '../reliability/support/in-process-gateway.ts';
 
 /**

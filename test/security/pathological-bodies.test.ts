@@ -41,7 +41,14 @@ async function post(body: string | Uint8Array, headers: Record<string, string> =
 
 function expectEnvelope(result: { status: number; json: any }, status: number, code?: string): void {
   expect(result.status, JSON.stringify(result.json)).toBe(status);
-  expect(result.json).toEqual({ error: { message: expect.any(String), type: expect.any(String), param: expect.toSatisfy((value) => value === null || typeof value === 'string'), code: code ?? expect.anything() } });
+  expect(result.json).toEqual({
+    error: {
+      message: expect.any(String),
+      type: expect.any(String),
+      param: expect.toSatisfy((value) => value === null || typeof value === 'string'),
+      code: code ?? expect.anything(),
+    },
+  });
 }
 
 const valid = JSON.stringify({ model: DEFAULT_MODEL_ID, input: 'Say hi' });
@@ -95,7 +102,11 @@ describe('pathological request bodies', () => {
     for (let depth = 0; depth < 6_000; depth += 1) nested = `{"a":[${nested}]}`;
     expect(nested.length).toBeLessThan(MAX_BODY_BYTES);
     expectEnvelope(await post(`{"model":"${DEFAULT_MODEL_ID}","input":"hi","metadata":${nested}}`), 400, 'nesting_too_deep');
-    expectEnvelope(await post(`{"model":"${DEFAULT_MODEL_ID}","input":"hi","tools":[{"type":"function","name":"f","parameters":${nested}}]}`), 400, 'nesting_too_deep');
+    expectEnvelope(
+      await post(`{"model":"${DEFAULT_MODEL_ID}","input":"hi","tools":[{"type":"function","name":"f","parameters":${nested}}]}`),
+      400,
+      'nesting_too_deep',
+    );
     expect(backend.chatRequests()).toHaveLength(0);
   });
 
@@ -119,7 +130,9 @@ describe('pathological request bodies', () => {
 
   it('refuses a chunked body as soon as it passes the limit, while the client is still sending', async () => {
     const connection = await openRawConnection(gateway.port);
-    await connection.write(`POST /v1/responses HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${KEY}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`);
+    await connection.write(
+      `POST /v1/responses HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${KEY}\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n`,
+    );
     const piece = `{"model":"${DEFAULT_MODEL_ID}","input":"${'x'.repeat(MAX_BODY_BYTES)}`;
     await connection.write(`${Buffer.byteLength(piece).toString(16)}\r\n${piece}\r\n`);
     // The request is not finished (no terminating 0-chunk): the 413 must come anyway.
@@ -140,13 +153,25 @@ describe('pathological request bodies', () => {
   it('answers any JSON body with a 2xx or a 4xx envelope (fuzzed over HTTP)', async () => {
     const body = fc.oneof(
       fc.jsonValue(),
-      fc.record({
-        model: fc.oneof(fc.constant(DEFAULT_MODEL_ID), fc.string(), fc.jsonValue()),
-        input: fc.oneof(fc.string(), fc.array(fc.record({ role: fc.constantFrom('user', 'assistant', 'system', 'x'), content: fc.oneof(fc.string(), fc.jsonValue()) }), { maxLength: 3 }), fc.jsonValue()),
-        stream: fc.boolean(),
-        temperature: fc.oneof(fc.double(), fc.jsonValue()),
-        tools: fc.oneof(fc.constant(undefined), fc.array(fc.record({ type: fc.constantFrom('function', 'custom', 'web_search'), name: fc.string() }), { maxLength: 2 })),
-      }, { requiredKeys: ['model'] }),
+      fc.record(
+        {
+          model: fc.oneof(fc.constant(DEFAULT_MODEL_ID), fc.string(), fc.jsonValue()),
+          input: fc.oneof(
+            fc.string(),
+            fc.array(fc.record({ role: fc.constantFrom('user', 'assistant', 'system', 'x'), content: fc.oneof(fc.string(), fc.jsonValue()) }), {
+              maxLength: 3,
+            }),
+            fc.jsonValue(),
+          ),
+          stream: fc.boolean(),
+          temperature: fc.oneof(fc.double(), fc.jsonValue()),
+          tools: fc.oneof(
+            fc.constant(undefined),
+            fc.array(fc.record({ type: fc.constantFrom('function', 'custom', 'web_search'), name: fc.string() }), { maxLength: 2 }),
+          ),
+        },
+        { requiredKeys: ['model'] },
+      ),
     );
     const samples = fc.sample(body, { numRuns: 150, seed: 4242 });
     for (const sample of samples) {

@@ -99,8 +99,15 @@ async function main(): Promise<void> {
         }
         const text = await response.text();
         if (response.status === 200) {
-          const last = stream ? text.split('\n\n').filter((frame) => frame.includes('data: ')).at(-1) ?? '' : text;
-          const type = stream ? (JSON.parse(last.slice(last.indexOf('data: ') + 6)) as { type: string }).type : `response.${(JSON.parse(text) as { status: string }).status}`;
+          const last = stream
+            ? (text
+                .split('\n\n')
+                .filter((frame) => frame.includes('data: '))
+                .at(-1) ?? '')
+            : text;
+          const type = stream
+            ? (JSON.parse(last.slice(last.indexOf('data: ') + 6)) as { type: string }).type
+            : `response.${(JSON.parse(text) as { status: string }).status}`;
           if (type === 'response.completed') count('completed');
           else if (type === 'response.failed' || type === 'response.incomplete') count('failed_in_band');
           else count('unexpected', `stream ended with ${type}`);

@@ -147,7 +147,9 @@ describe('background runs', () => {
     const failing = { ...store, save: () => Promise.reject(Object.assign(new Error('down'), { status: 503 })) };
     const runs = createBackgroundRuns({ store: failing, now: () => 2 });
     const backend = gatedExecution('resp_bg');
-    await expect(runs.start({ owner: OWNER, queued: queuedResponse('resp_bg'), inputItems: [], ancestorIds: [], execute: backend.execute, log })).rejects.toThrow('down');
+    await expect(
+      runs.start({ owner: OWNER, queued: queuedResponse('resp_bg'), inputItems: [], ancestorIds: [], execute: backend.execute, log }),
+    ).rejects.toThrow('down');
     expect(runs.find('resp_bg')).toBeUndefined();
   });
 });

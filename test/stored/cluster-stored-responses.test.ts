@@ -61,7 +61,8 @@ async function call(gateway: StartedGateway, method: string, path: string, body?
   return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
 }
 
-const create = (gateway: StartedGateway, body: Record<string, unknown>, key = KEY_A) => call(gateway, 'POST', '/responses', { model: DEFAULT_MODEL_ID, ...body }, key);
+const create = (gateway: StartedGateway, body: Record<string, unknown>, key = KEY_A) =>
+  call(gateway, 'POST', '/responses', { model: DEFAULT_MODEL_ID, ...body }, key);
 
 /** [role, text] of every message the backend received in its `index`-th chat request. */
 function sentMessages(index: number): [string, string][] {
@@ -137,7 +138,12 @@ describe('stored responses across two replicas sharing Redis', () => {
 
   it('serves GET and input_items from any replica, and after DELETE the response is gone everywhere', async () => {
     backend.enqueue(textAnswer('Hello.'));
-    const created = await create(replicaA, { input: [{ role: 'user', content: 'hi' }, { role: 'user', content: [{ type: 'input_text', text: 'there' }] }] });
+    const created = await create(replicaA, {
+      input: [
+        { role: 'user', content: 'hi' },
+        { role: 'user', content: [{ type: 'input_text', text: 'there' }] },
+      ],
+    });
     const id = String(created.body['id']);
 
     const fetched = await call(replicaB, 'GET', `/responses/${id}`);
@@ -167,11 +173,19 @@ describe('stored responses across two replicas sharing Redis', () => {
 
   it('keeps responses private to the key that created them: any other key gets 404, or 400 when chaining', async () => {
     backend.enqueue(toolCallAnswer([{ id: 'call_w', name: 'get_weather', arguments: '{"city":"Oslo"}' }]));
-    const created = await create(replicaA, { input: 'Weather in Oslo?', tools: [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: {} } }] });
+    const created = await create(replicaA, {
+      input: 'Weather in Oslo?',
+      tools: [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: {} } }],
+    });
     const id = String(created.body['id']);
     const callItem = (created.body['output'] as { id: string; type: string }[]).find((item) => item.type === 'function_call');
 
-    for (const [method, path] of [['GET', `/responses/${id}`], ['GET', `/responses/${id}/input_items`], ['DELETE', `/responses/${id}`], ['POST', `/responses/${id}/cancel`]] as const) {
+    for (const [method, path] of [
+      ['GET', `/responses/${id}`],
+      ['GET', `/responses/${id}/input_items`],
+      ['DELETE', `/responses/${id}`],
+      ['POST', `/responses/${id}/cancel`],
+    ] as const) {
       const answer = await call(replicaB, method, path, undefined, KEY_B);
       expect(answer.status, `${method} ${path}`).toBe(404);
       expect(answer.body).toMatchObject({ error: { type: 'invalid_request_error', message: `Response with id '${id}' not found.` } });
@@ -179,7 +193,14 @@ describe('stored responses across two replicas sharing Redis', () => {
     const chained = await create(replicaB, { input: 'hi', previous_response_id: id }, KEY_B);
     expect(chained).toEqual({
       status: 400,
-      body: { error: { message: `Previous response with id '${id}' not found.`, type: 'invalid_request_error', param: 'previous_response_id', code: 'previous_response_not_found' } },
+      body: {
+        error: {
+          message: `Previous response with id '${id}' not found.`,
+          type: 'invalid_request_error',
+          param: 'previous_response_id',
+          code: 'previous_response_not_found',
+        },
+      },
     });
     const referenced = await create(replicaB, { input: [{ type: 'item_reference', id: callItem?.id }] }, KEY_B);
     expect(referenced.status).toBe(400);
@@ -195,7 +216,11 @@ describe('stored responses across two replicas sharing Redis', () => {
     const callItem = (first.body['output'] as { id: string; type: string; call_id: string }[]).find((item) => item.type === 'function_call');
     const second = await create(replicaB, {
       tools,
-      input: [{ role: 'user', content: 'Weather in Rome?' }, { type: 'item_reference', id: callItem?.id }, { type: 'function_call_output', call_id: callItem?.call_id, output: 'Sunny' }],
+      input: [
+        { role: 'user', content: 'Weather in Rome?' },
+        { type: 'item_reference', id: callItem?.id },
+        { type: 'function_call_output', call_id: callItem?.call_id, output: 'Sunny' },
+      ],
     });
     expect(second.status).toBe(200);
     const messages = backend.chatRequests()[1]?.body?.messages ?? [];
@@ -209,9 +234,15 @@ describe('stored responses across two replicas sharing Redis', () => {
     expect(queued.status).toBe(200);
     expect(queued.body).toMatchObject({ object: 'response', status: 'queued', background: true, output: [] });
     const id = String(queued.body['id']);
-    const final = await eventually(() => call(replicaB, 'GET', `/responses/${id}`), (answer) => answer.body['status'] === 'completed');
+    const final = await eventually(
+      () => call(replicaB, 'GET', `/responses/${id}`),
+      (answer) => answer.body['status'] === 'completed',
+    );
     expect(final.body).toMatchObject({ id, status: 'completed', background: true });
-    const text = (final.body['output'] as { type: string; content?: { text: string }[] }[]).flatMap((item) => item.content ?? []).map((part) => part.text).join('');
+    const text = (final.body['output'] as { type: string; content?: { text: string }[] }[])
+      .flatMap((item) => item.content ?? [])
+      .map((part) => part.text)
+      .join('');
     expect(text).toBe('Finished in the background.');
   });
 
@@ -230,7 +261,10 @@ describe('stored responses across two replicas sharing Redis', () => {
     // GET ?stream=true replays the finished response from the store, resumable with starting_after.
     const replay = await fetch(`${replicaB.baseURL}/responses/${id}?stream=true&starting_after=1`, { headers: { authorization: `Bearer ${KEY_A}` } });
     expect(replay.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    const replayed = (await replay.text()).split('\n\n').filter((frame) => frame.includes('data: ')).map((frame) => JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as Record<string, unknown>);
+    const replayed = (await replay.text())
+      .split('\n\n')
+      .filter((frame) => frame.includes('data: '))
+      .map((frame) => JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as Record<string, unknown>);
     expect(replayed[0]).toMatchObject({ type: 'response.output_item.added', sequence_number: 2 });
     expect(replayed.at(-1)).toMatchObject({ type: 'response.completed', response: { id, status: 'completed' } });
   });
@@ -249,8 +283,14 @@ describe('stored responses across two replicas sharing Redis', () => {
     const id = /"id":"(resp_[0-9a-f]+)"/.exec(first)?.[1];
     expect(id).toBeDefined();
     abort.abort(); // the client goes away mid-run
-    const final = await eventually(() => call(replicaB, 'GET', `/responses/${id}`), (answer) => answer.body['status'] === 'completed');
-    const text = (final.body['output'] as { content?: { text: string }[] }[]).flatMap((item) => item.content ?? []).map((part) => part.text).join('');
+    const final = await eventually(
+      () => call(replicaB, 'GET', `/responses/${id}`),
+      (answer) => answer.body['status'] === 'completed',
+    );
+    const text = (final.body['output'] as { content?: { text: string }[] }[])
+      .flatMap((item) => item.content ?? [])
+      .map((part) => part.text)
+      .join('');
     expect(text).toBe('Nobody was watching.');
   });
 
@@ -259,7 +299,10 @@ describe('stored responses across two replicas sharing Redis', () => {
     backend.enqueue(slow.script);
     const queued = await create(replicaA, { input: 'a long job', background: true });
     const id = String(queued.body['id']);
-    await eventually(async () => slow.sent(), (sent) => sent > 3);
+    await eventually(
+      async () => slow.sent(),
+      (sent) => sent > 3,
+    );
 
     const cancelled = await call(replicaB, 'POST', `/responses/${id}/cancel`);
     expect(cancelled.status).toBe(200);
@@ -347,7 +390,14 @@ describe('stored responses across two replicas sharing Redis', () => {
       textAnswer('There are two files.'),
     );
     const tools = [{ type: 'function', name: 'shell', parameters: { type: 'object', properties: { command: { type: 'array', items: { type: 'string' } } } } }];
-    const codexTurn = { store: false, include: ['reasoning.encrypted_content'], reasoning: { effort: 'medium', summary: 'auto' }, tools, tool_choice: 'auto', parallel_tool_calls: false };
+    const codexTurn = {
+      store: false,
+      include: ['reasoning.encrypted_content'],
+      reasoning: { effort: 'medium', summary: 'auto' },
+      tools,
+      tool_choice: 'auto',
+      parallel_tool_calls: false,
+    };
     const history = [
       { type: 'message', role: 'developer', content: [{ type: 'input_text', text: '<permissions instructions>' }] },
       { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'list the files' }] },

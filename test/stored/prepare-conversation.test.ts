@@ -16,7 +16,9 @@ function turn(id: string, question: string, answer: string, ancestorIds: string[
       id,
       status: 'completed',
       instructions: `instructions of ${id}`,
-      output: [{ id: `msg_out_${id}`, type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: answer, annotations: [] }] }],
+      output: [
+        { id: `msg_out_${id}`, type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: answer, annotations: [] }] },
+      ],
     },
     inputItems: [{ id: `msg_in_${id}`, type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_text', text: question }] }],
     ancestorIds,
@@ -41,11 +43,16 @@ describe('prepareConversation', () => {
     const { store, options } = setup();
     await store.save(ALICE, turn('resp_1', 'Q1', 'A1'));
     await store.save(ALICE, turn('resp_2', 'Q2', 'A2', ['resp_1']));
-    const prepared = await prepareConversation(parseResponsesRequest({ model: 'm', input: 'Q3', previous_response_id: 'resp_2', instructions: 'mine' }), options);
+    const prepared = await prepareConversation(
+      parseResponsesRequest({ model: 'm', input: 'Q3', previous_response_id: 'resp_2', instructions: 'mine' }),
+      options,
+    );
     expect(texts(prepared.request.input)).toEqual(['Q1', 'A1', 'Q2', 'A2', 'Q3']);
     expect(prepared.request.instructions).toBe('mine');
     expect(prepared.ancestorIds).toEqual(['resp_1', 'resp_2']);
-    expect(prepared.inputItems).toEqual([{ id: 'msg_new1', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_text', text: 'Q3' }] }]);
+    expect(prepared.inputItems).toEqual([
+      { id: 'msg_new1', type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_text', text: 'Q3' }] },
+    ]);
   });
 
   it('answers an unknown or foreign previous_response_id with the API’s 400 previous_response_not_found', async () => {
@@ -67,13 +74,29 @@ describe('prepareConversation', () => {
     await store.save(ALICE, turn('resp_1', 'Q1', 'A1'));
     await store.save(BOB, turn('resp_b', 'QB', 'AB'));
     const prepared = await prepareConversation(
-      parseResponsesRequest({ model: 'm', input: [{ role: 'user', content: 'Q1 again' }, { type: 'item_reference', id: 'msg_out_resp_1' }, { role: 'user', content: 'next' }] }),
+      parseResponsesRequest({
+        model: 'm',
+        input: [
+          { role: 'user', content: 'Q1 again' },
+          { type: 'item_reference', id: 'msg_out_resp_1' },
+          { role: 'user', content: 'next' },
+        ],
+      }),
       options,
     );
     expect(texts(prepared.request.input)).toEqual(['Q1 again', 'A1', 'next']);
     expect(prepared.inputItems.map((item) => item.id)).toEqual(['msg_new1', 'msg_out_resp_1', 'msg_new2']);
     await expect(
-      prepareConversation(parseResponsesRequest({ model: 'm', input: [{ role: 'user', content: 'x' }, { type: 'item_reference', id: 'msg_out_resp_b' }] }), options),
+      prepareConversation(
+        parseResponsesRequest({
+          model: 'm',
+          input: [
+            { role: 'user', content: 'x' },
+            { type: 'item_reference', id: 'msg_out_resp_b' },
+          ],
+        }),
+        options,
+      ),
     ).rejects.toMatchObject({ status: 400, param: 'input[1]', code: 'item_not_found' });
   });
 
@@ -81,7 +104,13 @@ describe('prepareConversation', () => {
     const { options } = setup();
     const blob = sealCompactionSummary('We fixed the parser; tests remain.', sealer.seal);
     const prepared = await prepareConversation(
-      parseResponsesRequest({ model: 'm', input: [{ type: 'compaction', encrypted_content: blob }, { role: 'user', content: 'continue' }] }),
+      parseResponsesRequest({
+        model: 'm',
+        input: [
+          { type: 'compaction', encrypted_content: blob },
+          { role: 'user', content: 'continue' },
+        ],
+      }),
       options,
     );
     const [summary] = texts(prepared.request.input);
@@ -90,7 +119,10 @@ describe('prepareConversation', () => {
     // input_items keep the compaction item itself (it is expanded again on every use).
     expect(prepared.inputItems[0]).toMatchObject({ type: 'compaction', encrypted_content: blob });
     await expect(
-      prepareConversation(parseResponsesRequest({ model: 'm', input: [{ type: 'compaction', encrypted_content: sealer.seal('reasoning, not a summary') }] }), options),
+      prepareConversation(
+        parseResponsesRequest({ model: 'm', input: [{ type: 'compaction', encrypted_content: sealer.seal('reasoning, not a summary') }] }),
+        options,
+      ),
     ).rejects.toMatchObject({ status: 400, param: 'input[0].encrypted_content', code: 'invalid_encrypted_content' });
   });
 
@@ -99,7 +131,14 @@ describe('prepareConversation', () => {
     const blob = sealer.seal('secret thoughts');
     const tampered = `${blob.slice(0, -4)}AAAA`;
     const prepared = await prepareConversation(
-      parseResponsesRequest({ model: 'm', input: [{ role: 'user', content: 'q' }, { type: 'reasoning', summary: [], encrypted_content: tampered }, { role: 'assistant', content: 'a' }] }),
+      parseResponsesRequest({
+        model: 'm',
+        input: [
+          { role: 'user', content: 'q' },
+          { type: 'reasoning', summary: [], encrypted_content: tampered },
+          { role: 'assistant', content: 'a' },
+        ],
+      }),
       options,
     );
     expect((prepared.request.input as Record<string, unknown>[])[1]).toMatchObject({ type: 'reasoning', encrypted_content: null });

@@ -80,7 +80,15 @@ describe('estimateInputTokens', () => {
       tools: [{ type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
     });
     const withImage = await estimateInputTokens({
-      messages: [{ role: 'user', content: [{ type: 'text', text: 'Hi' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } }] }],
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Hi' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } },
+          ],
+        },
+      ],
     });
     expect(withTools).toBeGreaterThan(base + 10);
     expect(withImage).toBe(base + 765);

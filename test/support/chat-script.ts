@@ -117,10 +117,7 @@ export function textChunks(text: string, options: { readonly split?: number } = 
 }
 
 /** Reasoning deltas in `reasoning_content` (default; DeepSeek/SGLang/Chutes) or `reasoning` (newer vLLM). */
-export function reasoningChunks(
-  text: string,
-  options: { readonly field?: 'reasoning_content' | 'reasoning'; readonly split?: number } = {},
-): ScriptStep[] {
+export function reasoningChunks(text: string, options: { readonly field?: 'reasoning_content' | 'reasoning'; readonly split?: number } = {}): ScriptStep[] {
   const field = options.field ?? 'reasoning_content';
   return splitText(text, options.split ?? 4).map((piece) => ({ kind: 'delta', delta: { [field]: piece } }));
 }
@@ -207,12 +204,14 @@ export function errorChunk(error: BackendErrorDetail): ScriptStep {
 /** A complete, well-formed text answer: role chunk, text, `stop`, usage, `[DONE]`. */
 export function textAnswer(
   text: string,
-  options: { readonly reasoning?: string; readonly reasoningField?: 'reasoning_content' | 'reasoning'; readonly usage?: { prompt: number; completion: number; reasoning?: number } } = {},
+  options: {
+    readonly reasoning?: string;
+    readonly reasoningField?: 'reasoning_content' | 'reasoning';
+    readonly usage?: { prompt: number; completion: number; reasoning?: number };
+  } = {},
 ): BackendScript {
   const reasoning =
-    options.reasoning === undefined
-      ? []
-      : reasoningChunks(options.reasoning, options.reasoningField === undefined ? {} : { field: options.reasoningField });
+    options.reasoning === undefined ? [] : reasoningChunks(options.reasoning, options.reasoningField === undefined ? {} : { field: options.reasoningField });
   return {
     steps: [
       roleChunk(),

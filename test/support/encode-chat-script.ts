@@ -27,7 +27,9 @@ export function encodeStep(step: ScriptStep, context: AnswerContext): string | u
     case 'done':
       return 'data: [DONE]\n\n';
     case 'error':
-      return frame({ error: { message: step.error.message, type: step.error.type ?? 'InternalServerError', param: step.error.param ?? null, code: step.error.code ?? 500 } });
+      return frame({
+        error: { message: step.error.message, type: step.error.type ?? 'InternalServerError', param: step.error.param ?? null, code: step.error.code ?? 500 },
+      });
     case 'raw':
       return step.text;
   }

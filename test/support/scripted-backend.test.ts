@@ -83,19 +83,13 @@ describe('scripted backend, driven by the openai SDK', () => {
 
   it('leaves out the usage chunk and the usage key when include_usage was not asked for', async () => {
     backend.enqueue(textAnswer('ok'));
-    const chunks = await collect(
-      await client.chat.completions.create({ model: DEFAULT_MODEL_ID, messages: [{ role: 'user', content: 'hi' }], stream: true }),
-    );
+    const chunks = await collect(await client.chat.completions.create({ model: DEFAULT_MODEL_ID, messages: [{ role: 'user', content: 'hi' }], stream: true }));
     expect(chunks.every((chunk) => chunk.choices.length === 1 && !('usage' in chunk))).toBe(true);
   });
 
   it('streams reasoning in the field the script names', async () => {
-    backend.enqueue(
-      { steps: [roleChunk(), ...reasoningChunks('think', { field: 'reasoning' }), ...textChunks('answer'), finishChunk('stop'), done()] },
-    );
-    const chunks = await collect(
-      await client.chat.completions.create({ model: DEFAULT_MODEL_ID, messages: [{ role: 'user', content: 'hi' }], stream: true }),
-    );
+    backend.enqueue({ steps: [roleChunk(), ...reasoningChunks('think', { field: 'reasoning' }), ...textChunks('answer'), finishChunk('stop'), done()] });
+    const chunks = await collect(await client.chat.completions.create({ model: DEFAULT_MODEL_ID, messages: [{ role: 'user', content: 'hi' }], stream: true }));
     const deltas = chunks.map((chunk) => chunk.choices[0]?.delta as Record<string, unknown> | undefined);
     expect(deltas.map((delta) => delta?.['reasoning'] ?? '').join('')).toBe('think');
     expect(deltas.some((delta) => delta !== undefined && 'reasoning_content' in delta)).toBe(false);
@@ -160,7 +154,13 @@ describe('scripted backend, driven by the openai SDK', () => {
           },
         },
       ],
-      usage: { prompt_tokens: 10, completion_tokens: 4, total_tokens: 14, prompt_tokens_details: { cached_tokens: 3 }, completion_tokens_details: { reasoning_tokens: 2 } },
+      usage: {
+        prompt_tokens: 10,
+        completion_tokens: 4,
+        total_tokens: 14,
+        prompt_tokens_details: { cached_tokens: 3 },
+        completion_tokens_details: { reasoning_tokens: 2 },
+      },
     });
   });
 
@@ -222,9 +222,7 @@ describe('scripted backend, driven by the openai SDK', () => {
 
   it('can hang before headers until the client gives up, and still closes cleanly', async () => {
     backend.enqueue({ hang: 'before-headers' });
-    const failure = await client.chat.completions
-      .create({ model: DEFAULT_MODEL_ID, messages: [] }, { timeout: 300 })
-      .catch((error: unknown) => error);
+    const failure = await client.chat.completions.create({ model: DEFAULT_MODEL_ID, messages: [] }, { timeout: 300 }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(APIConnectionTimeoutError);
   });
 

@@ -195,7 +195,9 @@ export async function startScriptedBackend(options: ScriptedBackendOptions = {})
       }
       const failure = steps.find((step) => step.kind === 'error');
       if (failure !== undefined && failure.kind === 'error') {
-        sendJson(response, 500, { error: { message: failure.error.message, type: failure.error.type ?? 'InternalServerError', param: null, code: failure.error.code ?? 500 } });
+        sendJson(response, 500, {
+          error: { message: failure.error.message, type: failure.error.type ?? 'InternalServerError', param: null, code: failure.error.code ?? 500 },
+        });
         return;
       }
       const text = JSON.stringify(foldSteps(steps, context));
@@ -255,7 +257,8 @@ export async function startScriptedBackend(options: ScriptedBackendOptions = {})
       sendJson(response, 404, { error: { message: `Not found: ${received.method} ${path}`, type: 'NotFoundError', param: null, code: 404 } });
     })().catch((error: unknown) => {
       // A bug in a handler must show up in the test, not as a hung request.
-      if (!response.headersSent) sendJson(response, 500, { error: { message: `scripted backend crashed: ${String(error)}`, type: 'InternalServerError', param: null, code: 500 } });
+      if (!response.headersSent)
+        sendJson(response, 500, { error: { message: `scripted backend crashed: ${String(error)}`, type: 'InternalServerError', param: null, code: 500 } });
       else response.destroy();
     });
   });

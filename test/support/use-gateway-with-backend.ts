@@ -53,7 +53,10 @@ export interface SseEvent {
 }
 
 /** POSTs a streaming Responses request with plain fetch and parses every SSE frame (for wire-level checks). */
-export async function postResponsesStream(baseURL: string, body: Record<string, unknown>): Promise<{ status: number; contentType: string | null; events: SseEvent[]; text: string }> {
+export async function postResponsesStream(
+  baseURL: string,
+  body: Record<string, unknown>,
+): Promise<{ status: number; contentType: string | null; events: SseEvent[]; text: string }> {
   const response = await fetch(`${baseURL}/responses`, {
     method: 'POST',
     headers: { authorization: `Bearer ${E2E_API_KEY}`, 'content-type': 'application/json', accept: 'text/event-stream' },

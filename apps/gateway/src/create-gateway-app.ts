@@ -32,7 +32,9 @@ export function createGatewayApp(deps: GatewayDependencies, extraRoutes?: (app: 
 
   // Full paths on the app (no sub-router): the matched route template is then the whole path,
   // which is what metric labels and access logs show.
-  const limiter = deps.rateLimiter ?? (deps.config.RATE_LIMIT_REQUESTS_PER_MINUTE > 0 ? createMemoryRateLimiter({ limit: deps.config.RATE_LIMIT_REQUESTS_PER_MINUTE }) : undefined);
+  const limiter =
+    deps.rateLimiter ??
+    (deps.config.RATE_LIMIT_REQUESTS_PER_MINUTE > 0 ? createMemoryRateLimiter({ limit: deps.config.RATE_LIMIT_REQUESTS_PER_MINUTE }) : undefined);
   // The per-key rate limit runs right after authentication, before the body is read.
   const auth = limiter ? [authenticate(), limitRequestRate(limiter)] : [authenticate()];
   app.post('/v1/responses', auth, serveResponses(deps));

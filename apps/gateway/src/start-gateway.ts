@@ -72,7 +72,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     catalog = createEmbeddedModelCatalog({ listModels, refreshMs, logger });
   }
   const sealer = createReasoningSealer(options.reasoningKey);
-  const storedResponses = createConfiguredStoredResponses(config, { redis, metrics, ownerSecret: options.reasoningKey, now: () => Math.floor(Date.now() / 1000) });
+  const storedResponses = createConfiguredStoredResponses(config, {
+    redis,
+    metrics,
+    ownerSecret: options.reasoningKey,
+    now: () => Math.floor(Date.now() / 1000),
+  });
 
   breaker.onStateChange(({ scope, from, to }) => {
     logger.warn({ scope, from, to }, 'circuit breaker state changed');

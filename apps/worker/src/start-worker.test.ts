@@ -48,7 +48,13 @@ async function publishedIds(): Promise<string[] | null> {
 }
 
 function config() {
-  return loadWorkerConfig({ REDIS_URL: redisServer.url, UPSTREAM_BASE_URL: backend.url, MODELS_REFRESH_SECONDS: '1', WORKER_PORT: '0', WORKER_HOST: '127.0.0.1' });
+  return loadWorkerConfig({
+    REDIS_URL: redisServer.url,
+    UPSTREAM_BASE_URL: backend.url,
+    MODELS_REFRESH_SECONDS: '1',
+    WORKER_PORT: '0',
+    WORKER_HOST: '127.0.0.1',
+  });
 }
 
 describe('worker', () => {

@@ -59,10 +59,7 @@ describe('memory and Redis breakers', () => {
           runNumber += 1;
           // maxOpenMs > openMs: after a failed probe the open time doubles, so one wait is not enough in either.
           const memory = createMemoryBreaker({ failureThreshold: 2, openMs: OPEN_MS, maxOpenMs: OPEN_MS * 2 });
-          const [fromMemory, fromRedis] = await Promise.all([
-            run(memory, 'parity', steps),
-            run(redisBreaker, `parity-${runNumber}`, steps),
-          ]);
+          const [fromMemory, fromRedis] = await Promise.all([run(memory, 'parity', steps), run(redisBreaker, `parity-${runNumber}`, steps)]);
           expect(fromRedis).toEqual(fromMemory);
         }),
         { numRuns: 25, seed: 20_260_000 },

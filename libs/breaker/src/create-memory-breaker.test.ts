@@ -63,9 +63,7 @@ describe('createMemoryBreaker', () => {
     await fail(breaker, 1);
     vi.advanceTimersByTime(30_000);
     const admissions = await Promise.all(Array.from({ length: 5 }, () => breaker.acquire(SCOPE)));
-    expect(admissions.filter((admission) => admission.allowed)).toEqual([
-      expect.objectContaining({ allowed: true, probe: true }),
-    ]);
+    expect(admissions.filter((admission) => admission.allowed)).toEqual([expect.objectContaining({ allowed: true, probe: true })]);
     expect(admissions.filter((admission) => !admission.allowed)).toHaveLength(4);
     expect(admissions[1]).toEqual({ allowed: false, state: 'half_open', retryAfterMs: 5_000 });
     expect(breaker.snapshot().get(SCOPE)).toBe('half_open');

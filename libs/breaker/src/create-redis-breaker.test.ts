@@ -63,7 +63,6 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5_
   }
 }
 
-
 describe('createRedisBreaker', () => {
   it('counts failures from several replicas together and opens for every replica', async () => {
     const a = await replica({ failureThreshold: 3 });
@@ -145,9 +144,7 @@ describe('createRedisBreaker', () => {
     const scope = nextScope();
     await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
     await new Promise((resolve) => setTimeout(resolve, 350));
-    const admissions = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).breaker.acquire(scope)),
-    );
+    const admissions = await Promise.all(Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? a : b).breaker.acquire(scope)));
     expect(admissions.filter((admission) => admission.allowed && admission.probe)).toHaveLength(1);
     expect(admissions.filter((admission) => !admission.allowed)).toHaveLength(9);
   });

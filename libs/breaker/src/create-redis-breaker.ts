@@ -73,8 +73,7 @@ export function createRedisBreaker(options: RedisBreakerOptions): RedisCircuitBr
   let changes = 0;
   const listeners = new Set<(event: BreakerStateChange) => void>();
   const ownsSubscriber = options.subscriber === undefined;
-  const subscriber =
-    options.subscriber ?? redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
+  const subscriber = options.subscriber ?? redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
   let mirrorSynced = false;
   let redisSuspendedUntil = 0;
   let lastBackend: 'redis' | 'local' | null = null;

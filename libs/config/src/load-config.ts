@@ -1,9 +1,7 @@
 import { z } from 'zod';
 
 /** Env booleans: "true"/"1"/"yes" and "false"/"0"/"no"; anything else is a config error, not a silent false. */
-const booleanFromEnv = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 const positiveInt = () => z.coerce.number().int().positive();
 

@@ -23,5 +23,5 @@ export function toErrorEnvelope(error: unknown): { status: number; body: ErrorEn
 
 /** True for failures that say the backend is unhealthy: these, and only these, move the breaker. */
 export function isBackendFault(error: unknown): boolean {
-  return error instanceof GatewayError && (error.status === 502 || error.status === 504) ;
+  return error instanceof GatewayError && (error.status === 502 || error.status === 504);
 }

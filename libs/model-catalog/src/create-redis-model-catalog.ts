@@ -40,8 +40,7 @@ export function createRedisModelCatalog(options: RedisModelCatalogOptions): Mode
   const staleAfterMs = options.staleAfterMs ?? 3 * options.refreshMs;
   const scripts = defineScripts(redis, modelScripts);
   const ownsSubscriber = options.subscriber === undefined;
-  const subscriber =
-    options.subscriber ?? redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
+  const subscriber = options.subscriber ?? redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
   const abort = new AbortController();
   let index: ModelIndex | null = null;
   let hash: string | null = null;

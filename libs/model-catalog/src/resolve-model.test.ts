@@ -6,9 +6,7 @@ function model(id: string): ModelEntry {
   return { id, object: 'model', created: 0, owned_by: 'test' };
 }
 
-const index = indexModels(
-  ['deepseek-ai/DeepSeek-V3', 'deepseek-ai/DeepSeek-R1', 'Qwen/Qwen3-235B-A22B', 'unsloth/gemma-3-27b-it'].map(model),
-);
+const index = indexModels(['deepseek-ai/DeepSeek-V3', 'deepseek-ai/DeepSeek-R1', 'Qwen/Qwen3-235B-A22B', 'unsloth/gemma-3-27b-it'].map(model));
 
 describe('resolveModel', () => {
   it('finds an exact id', () => {

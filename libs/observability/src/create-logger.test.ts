@@ -13,9 +13,7 @@ describe('createLogger', () => {
   it('writes one JSON object per line with a level name, ISO time and the process name', () => {
     const { logger, records } = captureLogs();
     logger.info({ port: 8282 }, 'gateway listening');
-    expect(records()).toEqual([
-      expect.objectContaining({ level: 'info', name: 'gateway', msg: 'gateway listening', port: 8282 }),
-    ]);
+    expect(records()).toEqual([expect.objectContaining({ level: 'info', name: 'gateway', msg: 'gateway listening', port: 8282 })]);
     expect(String(records()[0]?.['time'])).toMatch(/^\d{4}-\d\d-\d\dT/);
   });
 

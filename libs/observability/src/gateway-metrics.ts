@@ -1,9 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import {
-  HTTP_DURATION_BUCKETS,
-  STREAM_DURATION_BUCKETS,
-  TIME_TO_FIRST_TOKEN_BUCKETS,
-} from './metric-buckets.ts';
+import { HTTP_DURATION_BUCKETS, STREAM_DURATION_BUCKETS, TIME_TO_FIRST_TOKEN_BUCKETS } from './metric-buckets.ts';
 
 /**
  * Every metric the gateway exposes on `GET /metrics`, on one registry per process.

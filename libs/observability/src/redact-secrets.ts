@@ -19,10 +19,7 @@ const PATTERNS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\bsk-[A-Za-z0-9_-]{6,}[A-Za-z0-9._-]*/g, REDACTED],
   [/\bcpk_[A-Za-z0-9._-]{6,}/g, REDACTED],
   // Query parameters that carry credentials: ?api_key=…, &key=…, &access_token=…
-  [
-    /([?&;](?:api[_-]?key|apikey|key|token|access[_-]?token|auth|password|secret|client[_-]?secret)=)[^&#\s"'\\]+/gi,
-    `$1${REDACTED}`,
-  ],
+  [/([?&;](?:api[_-]?key|apikey|key|token|access[_-]?token|auth|password|secret|client[_-]?secret)=)[^&#\s"'\\]+/gi, `$1${REDACTED}`],
   // `x-api-key: <key>`, `api_key=<key>`, `"apiKey":"<key>"`, `password: …` in messages and JSON-ish text.
   // The separator may contain an escaped quote (`\"`) when this runs over a serialised JSON line.
   [

@@ -14,9 +14,7 @@ export interface WorkerMetrics {
   readonly catalogSize: Gauge;
 }
 
-export function createWorkerMetrics(
-  options: { readonly registry?: Registry; readonly collectDefaultMetrics?: boolean } = {},
-): WorkerMetrics {
+export function createWorkerMetrics(options: { readonly registry?: Registry; readonly collectDefaultMetrics?: boolean } = {}): WorkerMetrics {
   const registry = options.registry ?? new Registry();
   const registers = [registry];
   if (options.collectDefaultMetrics ?? true) collectDefaultMetrics({ register: registry });

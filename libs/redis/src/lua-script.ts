@@ -30,16 +30,14 @@ export function loadLuaScript(file: URL): LuaScript {
  * an `rgw_` prefix: a custom command named like a Redis command (e.g. `hello`) shadows the
  * client's own method and breaks the RESP3 handshake in ioredis 6.
  */
-export function defineScripts<Name extends string>(
-  client: Redis,
-  scripts: Readonly<Record<Name, LuaScript>>,
-): Record<Name, ScriptRunner> {
+export function defineScripts<Name extends string>(client: Redis, scripts: Readonly<Record<Name, LuaScript>>): Record<Name, ScriptRunner> {
   const runners = {} as Record<Name, ScriptRunner>;
   for (const key of Object.keys(scripts) as Name[]) {
     const script = scripts[key];
     const command = `rgw_${script.name.replaceAll('-', '_')}`;
     // Without numberOfKeys, ioredis takes the key count as the command's first argument.
-    if (!(command in client)) client.defineCommand(command, script.numberOfKeys === null ? { lua: script.lua } : { numberOfKeys: script.numberOfKeys, lua: script.lua });
+    if (!(command in client))
+      client.defineCommand(command, script.numberOfKeys === null ? { lua: script.lua } : { numberOfKeys: script.numberOfKeys, lua: script.lua });
     const method = (client as unknown as Record<string, (...parts: ScriptArgument[]) => Promise<unknown>>)[command];
     if (method === undefined) throw new Error(`defineCommand did not register ${command}`);
     runners[key] = (keys, args) => {

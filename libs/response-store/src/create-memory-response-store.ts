@@ -70,7 +70,13 @@ export function createMemoryResponseStore(options: MemoryResponseStoreOptions): 
       const itemKeys = itemIdsOf(record).map((itemId) => keyOf(owner, itemId));
       // Deleted first, so the old entry's index cleanup runs before the new item ids are indexed.
       if (existing) entries.delete(key);
-      entries.set(key, { responseId, json: serializeRecord(record, saveOptions.responseJson), status: record.response.status, expiresAt: existing?.expiresAt ?? now() + ttlMs, itemKeys });
+      entries.set(key, {
+        responseId,
+        json: serializeRecord(record, saveOptions.responseJson),
+        status: record.response.status,
+        expiresAt: existing?.expiresAt ?? now() + ttlMs,
+        itemKeys,
+      });
       for (const itemKey of itemKeys) itemIndex.set(itemKey, responseId);
       return 'saved';
     },

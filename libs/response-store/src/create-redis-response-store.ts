@@ -40,7 +40,13 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       guard(async () => {
         const keys = [responseKey(owner, record.response.id), ...itemIdsOf(record).map((itemId) => itemKey(owner, itemId))];
         const ttl = Number(
-          await run.save(keys, [record.response.status, serializeRecord(record, saveOptions.responseJson), ttlSeconds, saveOptions.unlessCancelled ? '1' : '0', record.response.id]),
+          await run.save(keys, [
+            record.response.status,
+            serializeRecord(record, saveOptions.responseJson),
+            ttlSeconds,
+            saveOptions.unlessCancelled ? '1' : '0',
+            record.response.id,
+          ]),
         );
         return ttl <= 0 ? 'cancelled' : 'saved';
       }),

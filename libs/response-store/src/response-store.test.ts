@@ -15,7 +15,14 @@ function record(id: string, options: { status?: string; ancestors?: string[]; in
       id,
       object: 'response',
       status: options.status ?? 'completed',
-      output: [{ id: options.output ?? `msg_out_${id}`, type: 'message', role: 'assistant', content: [{ type: 'output_text', text: `answer ${id}`, annotations: [] }] }],
+      output: [
+        {
+          id: options.output ?? `msg_out_${id}`,
+          type: 'message',
+          role: 'assistant',
+          content: [{ type: 'output_text', text: `answer ${id}`, annotations: [] }],
+        },
+      ],
       tools: [],
       metadata: {},
     },
@@ -153,7 +160,10 @@ describe('memory response store', () => {
     await store.save(ALICE, record('resp_3'));
     expect((await store.getMany(ALICE, ['resp_1', 'resp_2', 'resp_3'])).map((entry) => entry?.response.id ?? null)).toEqual(['resp_1', null, 'resp_3']);
     // The evicted response's items stop resolving with it; the others' still do.
-    expect([...(await store.findItems(ALICE, ['msg_in_resp_1', 'msg_out_resp_2', 'msg_in_resp_2', 'msg_out_resp_3'])).keys()]).toEqual(['msg_in_resp_1', 'msg_out_resp_3']);
+    expect([...(await store.findItems(ALICE, ['msg_in_resp_1', 'msg_out_resp_2', 'msg_in_resp_2', 'msg_out_resp_3'])).keys()]).toEqual([
+      'msg_in_resp_1',
+      'msg_out_resp_3',
+    ]);
   });
 
   it('re-indexes a response saved again: its new items resolve, the ones it dropped do not', async () => {

@@ -3,12 +3,25 @@ import { parseChatBackendError, parseChatChunk, parseChatCompletion } from './ch
 
 describe('parseChatChunk', () => {
   it('accepts a chunk with empty choices and usage, ignoring fields it does not know', () => {
-    const result = parseChatChunk({ id: 'x', object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 }, obfuscation: 'ab' });
-    expect(result).toEqual({ success: true, chunk: { id: 'x', object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } } });
+    const result = parseChatChunk({
+      id: 'x',
+      object: 'chat.completion.chunk',
+      choices: [],
+      usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 },
+      obfuscation: 'ab',
+    });
+    expect(result).toEqual({
+      success: true,
+      chunk: { id: 'x', object: 'chat.completion.chunk', choices: [], usage: { prompt_tokens: 3, completion_tokens: 1, total_tokens: 4 } },
+    });
   });
 
   it('accepts nulls in every optional place, as backends send them', () => {
-    const result = parseChatChunk({ id: null, choices: [{ index: 0, delta: { role: null, content: null, tool_calls: null, reasoning: null }, logprobs: null, finish_reason: null }], usage: null });
+    const result = parseChatChunk({
+      id: null,
+      choices: [{ index: 0, delta: { role: null, content: null, tool_calls: null, reasoning: null }, logprobs: null, finish_reason: null }],
+      usage: null,
+    });
     expect(result.success).toBe(true);
   });
 
@@ -38,7 +51,12 @@ describe('parseChatChunk', () => {
 
 describe('parseChatBackendError', () => {
   it('normalises a numeric code to text and a bare string error to a message', () => {
-    expect(parseChatBackendError({ object: 'error', message: 'boom', type: 'InternalServerError', code: 500 })).toEqual({ message: 'boom', type: 'InternalServerError', code: '500', param: null });
+    expect(parseChatBackendError({ object: 'error', message: 'boom', type: 'InternalServerError', code: 500 })).toEqual({
+      message: 'boom',
+      type: 'InternalServerError',
+      code: '500',
+      param: null,
+    });
     expect(parseChatBackendError({ error: 'upstream unavailable' })).toEqual({ message: 'upstream unavailable', type: null, code: null, param: null });
   });
 
@@ -52,7 +70,18 @@ describe('parseChatCompletion', () => {
     const completion = parseChatCompletion({
       id: 'chatcmpl-1',
       object: 'chat.completion',
-      choices: [{ index: 0, message: { role: 'assistant', content: null, reasoning: 'hmm', tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }] }, finish_reason: 'tool_calls' }],
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content: null,
+            reasoning: 'hmm',
+            tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'f', arguments: '{}' } }],
+          },
+          finish_reason: 'tool_calls',
+        },
+      ],
     });
     expect(completion?.choices?.[0]?.message?.tool_calls?.[0]?.function?.name).toBe('f');
   });

@@ -8,10 +8,7 @@ import type { UpstreamStreamError } from './converter-contract.ts';
 import { mapChatBackendError } from './map-chat-backend-error.ts';
 
 /** `reasoning` is a string on vLLM/OpenRouter, an object `{text}` or `{content}` on some other hosts. */
-const reasoningFieldSchema = z.union([
-  z.string(),
-  z.object({ text: z.string().nullish(), content: z.string().nullish() }),
-]);
+const reasoningFieldSchema = z.union([z.string(), z.object({ text: z.string().nullish(), content: z.string().nullish() })]);
 
 const toolCallDeltaSchema = z.object({
   index: z.number().int().nullish(),
@@ -27,9 +24,7 @@ const topLogprobSchema = z.object({
 });
 
 const logprobsSchema = z.object({
-  content: z
-    .array(topLogprobSchema.extend({ top_logprobs: z.array(topLogprobSchema).nullish() }))
-    .nullish(),
+  content: z.array(topLogprobSchema.extend({ top_logprobs: z.array(topLogprobSchema).nullish() })).nullish(),
 });
 
 export const chatUsageSchema = z.object({

@@ -45,9 +45,7 @@ export interface ChatUserMessage {
   content: string | ChatUserContentPart[];
 }
 
-export type ChatUserContentPart =
-  | { type: 'text'; text: string }
-  | { type: 'image_url'; image_url: { url: string; detail?: 'low' | 'high' | 'auto' } };
+export type ChatUserContentPart = { type: 'text'; text: string } | { type: 'image_url'; image_url: { url: string; detail?: 'low' | 'high' | 'auto' } };
 
 export interface ChatAssistantMessage {
   role: 'assistant';

@@ -84,11 +84,7 @@ describe('replaying recorded backend streams', () => {
 
   it('also streams reasoning as summary part 0 when the request asks for a summary, as Codex does', async () => {
     const { events, response } = await replayFixture('vllm-reasoning-field', { request: { reasoning: { effort: 'medium', summary: 'auto' } } });
-    expect(typesOf(events).slice(2, 5)).toEqual([
-      'response.output_item.added',
-      'response.reasoning_summary_part.added',
-      'response.content_part.added',
-    ]);
+    expect(typesOf(events).slice(2, 5)).toEqual(['response.output_item.added', 'response.reasoning_summary_part.added', 'response.content_part.added']);
     expect(deltasOf(events, 'response.reasoning_summary_text.delta')).toBe('Okay, the user wants a haiku about rain.');
     expect(response.output[0]).toMatchObject({ summary: [{ type: 'summary_text', text: 'Okay, the user wants a haiku about rain.' }] });
   });

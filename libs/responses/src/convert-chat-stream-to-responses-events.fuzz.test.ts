@@ -36,16 +36,38 @@ const delta = fc.record(
 const finishReason = fc.option(fc.constantFrom('stop', 'length', 'tool_calls', 'content_filter', 'function_call', 'abort', 'eos'));
 const usage = fc.record({ prompt_tokens: fc.nat(1000), completion_tokens: fc.nat(1000), total_tokens: fc.nat(2000) });
 const rawChunk: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 8, arbitrary: fc.record({ id: fc.constant('c1'), object: fc.constant('chat.completion.chunk'), created: fc.constant(1), model: fc.constant('m'), choices: fc.array(fc.record({ index: fc.constant(0), delta, finish_reason: finishReason }), { maxLength: 1 }) }) },
-  { weight: 1, arbitrary: fc.record({ id: fc.constant('c1'), object: fc.constant('chat.completion.chunk'), created: fc.constant(1), model: fc.constant('m'), choices: fc.constant([]), usage }) },
+  {
+    weight: 8,
+    arbitrary: fc.record({
+      id: fc.constant('c1'),
+      object: fc.constant('chat.completion.chunk'),
+      created: fc.constant(1),
+      model: fc.constant('m'),
+      choices: fc.array(fc.record({ index: fc.constant(0), delta, finish_reason: finishReason }), { maxLength: 1 }),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      id: fc.constant('c1'),
+      object: fc.constant('chat.completion.chunk'),
+      created: fc.constant(1),
+      model: fc.constant('m'),
+      choices: fc.constant([]),
+      usage,
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ error: fc.record({ message: fc.string(), code: fc.oneof(fc.integer(), fc.string()) }) }) },
   { weight: 1, arbitrary: fc.jsonValue() },
 );
 const streamEvent: fc.Arbitrary<ChatStreamEvent> = fc.oneof(
-  { weight: 12, arbitrary: rawChunk.map((json): ChatStreamEvent => {
-    const parsed = parseChatChunk(json);
-    return parsed.success ? { type: 'chunk', chunk: parsed.chunk } : { type: 'error', error: parsed.error };
-  }) },
+  {
+    weight: 12,
+    arbitrary: rawChunk.map((json): ChatStreamEvent => {
+      const parsed = parseChatChunk(json);
+      return parsed.success ? { type: 'chunk', chunk: parsed.chunk } : { type: 'error', error: parsed.error };
+    }),
+  },
   { weight: 1, arbitrary: fc.constant<ChatStreamEvent>({ type: 'done' }) },
   { weight: 1, arbitrary: fc.constant<ChatStreamEvent>({ type: 'error', error: { code: 'server_error', message: 'The backend connection was reset.' } }) },
 );
@@ -93,7 +115,7 @@ describe('answer side under fuzzing', () => {
     );
   });
 
-  it('the synchronous converter (non-streamed completions) gives exactly the stream converter\'s events', async () => {
+  it("the synchronous converter (non-streamed completions) gives exactly the stream converter's events", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(streamEvent, { maxLength: 30 }), async (events) => {
         expect(convertChatEventsToResponsesEvents(events, fuzzContext(false))).toEqual(await convert(events, false));

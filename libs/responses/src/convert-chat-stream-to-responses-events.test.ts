@@ -103,7 +103,12 @@ describe('convertChatStreamToResponsesEvents', () => {
   });
 
   it('sends refusal deltas as a refusal part and switches parts when text follows', async () => {
-    const { events, response } = await convertValid([chunk({ refusal: "I can't " }), chunk({ refusal: 'help.' }), chunk({ content: 'But here is why.' }, 'stop'), done]);
+    const { events, response } = await convertValid([
+      chunk({ refusal: "I can't " }),
+      chunk({ refusal: 'help.' }),
+      chunk({ content: 'But here is why.' }, 'stop'),
+      done,
+    ]);
     expect(response.output[0]).toMatchObject({
       type: 'message',
       content: [

@@ -11,8 +11,16 @@ const dataUrl = (mediaType: string, text: string) => `data:${mediaType};base64,$
 
 describe('convertContentPartsToChat', () => {
   it('maps text, output text and refusals to text parts', () => {
-    expect(convert([{ type: 'input_text', text: 'a' }, { type: 'output_text', text: 'b' }, { type: 'refusal', refusal: 'no' }]).parts).toEqual([
-      { type: 'text', text: 'a' }, { type: 'text', text: 'b' }, { type: 'text', text: 'no' },
+    expect(
+      convert([
+        { type: 'input_text', text: 'a' },
+        { type: 'output_text', text: 'b' },
+        { type: 'refusal', refusal: 'no' },
+      ]).parts,
+    ).toEqual([
+      { type: 'text', text: 'a' },
+      { type: 'text', text: 'b' },
+      { type: 'text', text: 'no' },
     ]);
   });
 
@@ -29,9 +37,12 @@ describe('convertContentPartsToChat', () => {
   });
 
   it('refuses an image given only by file_id', () => {
-    expect(() => convert([{ type: 'input_text', text: 'x' }, { type: 'input_image', file_id: 'file-1', detail: 'auto' }])).toThrow(
-      expect.objectContaining({ status: 400, param: 'input[0].content[1]', code: 'unsupported_value' }),
-    );
+    expect(() =>
+      convert([
+        { type: 'input_text', text: 'x' },
+        { type: 'input_image', file_id: 'file-1', detail: 'auto' },
+      ]),
+    ).toThrow(expect.objectContaining({ status: 400, param: 'input[0].content[1]', code: 'unsupported_value' }));
   });
 
   it('inlines text files with their filename, from data URLs and from bare base64 with a text extension', () => {
@@ -53,20 +64,36 @@ describe('convertContentPartsToChat', () => {
     [{ type: 'input_file', filename: 'a.pdf', file_data: 'data:application/pdf;base64,JVBERi0=' }, "files of type 'application/pdf'"],
     [{ type: 'input_file', file_id: 'file-1' }, "files given by 'file_id'"],
     [{ type: 'input_file', file_url: 'https://example.com/a.txt' }, "files given by 'file_url'"],
-    [{ type: 'input_file', filename: 'a.txt', file_data: `data:text/plain;base64,${Buffer.from([0xff, 0xfe, 0x00]).toString('base64')}` }, "files of type 'text/plain'"],
+    [
+      { type: 'input_file', filename: 'a.txt', file_data: `data:text/plain;base64,${Buffer.from([0xff, 0xfe, 0x00]).toString('base64')}` },
+      "files of type 'text/plain'",
+    ],
   ])('refuses %j, which a Chat backend cannot read', (part, message) => {
-    expect(() => convert([part as ResponsesContentPart])).toThrow(expect.objectContaining({ status: 400, param: 'input[0].content[0]', message: expect.stringContaining(message) }));
+    expect(() => convert([part as ResponsesContentPart])).toThrow(
+      expect.objectContaining({ status: 400, param: 'input[0].content[0]', message: expect.stringContaining(message) }),
+    );
   });
 
   it('drops unknown part types with a warning', () => {
-    expect(convert([{ type: 'input_audio', input_audio: {} }])).toEqual({ parts: [], warnings: ["input[0].content[0]: dropped content part of type 'input_audio'; it has no Chat Completions equivalent."] });
+    expect(convert([{ type: 'input_audio', input_audio: {} }])).toEqual({
+      parts: [],
+      warnings: ["input[0].content[0]: dropped content part of type 'input_audio'; it has no Chat Completions equivalent."],
+    });
   });
 });
 
 describe('collapseChatContent', () => {
   it('collapses all-text content to one string and keeps mixed content as parts', () => {
-    expect(collapseChatContent([{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }])).toBe('a\n\nb');
-    const mixed = [{ type: 'text' as const, text: 'a' }, { type: 'image_url' as const, image_url: { url: 'u' } }];
+    expect(
+      collapseChatContent([
+        { type: 'text', text: 'a' },
+        { type: 'text', text: 'b' },
+      ]),
+    ).toBe('a\n\nb');
+    const mixed = [
+      { type: 'text' as const, text: 'a' },
+      { type: 'image_url' as const, image_url: { url: 'u' } },
+    ];
     expect(collapseChatContent(mixed)).toEqual(mixed);
   });
 });

@@ -43,18 +43,40 @@ describe('convertInputItemsToChatMessages', () => {
   });
 
   it('reads reasoning from content, then unsealed encrypted_content, then the summary, and never inlines it as text', () => {
-    const reasoning = (extra: object) => [user('q'), { type: 'reasoning', summary: [{ type: 'summary_text', text: 'summary' }], ...extra }, { role: 'assistant', content: 'A' }];
+    const reasoning = (extra: object) => [
+      user('q'),
+      { type: 'reasoning', summary: [{ type: 'summary_text', text: 'summary' }], ...extra },
+      { role: 'assistant', content: 'A' },
+    ];
     const unseal = (sealed: string) => (sealed === 'ours' ? 'raw thinking' : null);
-    expect(convert(reasoning({ content: [{ type: 'reasoning_text', text: 'raw' }], encrypted_content: 'ours' }), unseal).messages[1]).toEqual({ role: 'assistant', content: 'A', reasoning_content: 'raw' });
-    expect(convert(reasoning({ content: null, encrypted_content: 'ours' }), unseal).messages[1]).toEqual({ role: 'assistant', content: 'A', reasoning_content: 'raw thinking' });
-    expect(convert(reasoning({ content: null, encrypted_content: 'theirs' }), unseal).messages[1]).toEqual({ role: 'assistant', content: 'A', reasoning_content: 'summary' });
+    expect(convert(reasoning({ content: [{ type: 'reasoning_text', text: 'raw' }], encrypted_content: 'ours' }), unseal).messages[1]).toEqual({
+      role: 'assistant',
+      content: 'A',
+      reasoning_content: 'raw',
+    });
+    expect(convert(reasoning({ content: null, encrypted_content: 'ours' }), unseal).messages[1]).toEqual({
+      role: 'assistant',
+      content: 'A',
+      reasoning_content: 'raw thinking',
+    });
+    expect(convert(reasoning({ content: null, encrypted_content: 'theirs' }), unseal).messages[1]).toEqual({
+      role: 'assistant',
+      content: 'A',
+      reasoning_content: 'summary',
+    });
     expect(convert(reasoning({ encrypted_content: null })).messages[1]).toEqual({ role: 'assistant', content: 'A', reasoning_content: 'summary' });
   });
 
   it('answers a tool call the client sent no output for with a placeholder and a warning', () => {
     const { messages, warnings } = convert([user('go'), call('c1'), call('c2'), output('c2'), user('next'), call('c3')]);
     expect(messages.map((message) => (message.role === 'tool' ? `tool:${message.tool_call_id}:${message.content}` : message.role))).toEqual([
-      'user', 'assistant', 'tool:c2:ok', `tool:c1:${missingToolOutputText}`, 'user', 'assistant', `tool:c3:${missingToolOutputText}`,
+      'user',
+      'assistant',
+      'tool:c2:ok',
+      `tool:c1:${missingToolOutputText}`,
+      'user',
+      'assistant',
+      `tool:c3:${missingToolOutputText}`,
     ]);
     expect(warnings).toEqual([
       `input: tool call 'c1' has no output item; sent '${missingToolOutputText}' in its place.`,
@@ -67,14 +89,24 @@ describe('convertInputItemsToChatMessages', () => {
       user('look'),
       call('c1', 'view_image'),
       call('c2'),
-      output('c1', [{ type: 'input_text', text: 'line 1' }, { type: 'input_image', image_url: 'data:image/png;base64,AAAA', detail: 'low' }, { type: 'input_text', text: 'line 2' }]),
+      output('c1', [
+        { type: 'input_text', text: 'line 1' },
+        { type: 'input_image', image_url: 'data:image/png;base64,AAAA', detail: 'low' },
+        { type: 'input_text', text: 'line 2' },
+      ]),
       output('c2'),
       { role: 'assistant', content: 'I see.' },
     ]);
     expect(messages.slice(2)).toEqual([
       { role: 'tool', tool_call_id: 'c1', content: 'line 1\n\nline 2' },
       { role: 'tool', tool_call_id: 'c2', content: 'ok' },
-      { role: 'user', content: [{ type: 'text', text: 'Images returned by tool call c1:' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA', detail: 'low' } }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Images returned by tool call c1:' },
+          { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA', detail: 'low' } },
+        ],
+      },
       { role: 'assistant', content: 'I see.' },
     ]);
   });
@@ -89,7 +121,12 @@ describe('convertInputItemsToChatMessages', () => {
     const { messages } = convert([
       user('go'),
       { type: 'function_call', call_id: 'c1', name: 'spawn_agent', namespace: 'multi_agent_v1', arguments: '{"task":"x"}' },
-      { type: 'local_shell_call', id: 'lsh_1', status: 'completed', action: { type: 'exec', command: ['ls', '-a'], env: {}, timeout_ms: 500, working_directory: null } },
+      {
+        type: 'local_shell_call',
+        id: 'lsh_1',
+        status: 'completed',
+        action: { type: 'exec', command: ['ls', '-a'], env: {}, timeout_ms: 500, working_directory: null },
+      },
       output('c1'),
       { type: 'local_shell_call_output', id: 'lsh_1', output: '{"output":"."}' },
     ]);
@@ -105,8 +142,26 @@ describe('convertInputItemsToChatMessages', () => {
   });
 
   it('merges consecutive user messages so templates that require alternation accept them', () => {
-    const { messages } = convert([user('a'), { role: 'user', content: [{ type: 'input_text', text: 'b' }, { type: 'input_image', image_url: 'https://x/y.png' }] }]);
-    expect(messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }, { type: 'image_url', image_url: { url: 'https://x/y.png' } }] }]);
+    const { messages } = convert([
+      user('a'),
+      {
+        role: 'user',
+        content: [
+          { type: 'input_text', text: 'b' },
+          { type: 'input_image', image_url: 'https://x/y.png' },
+        ],
+      },
+    ]);
+    expect(messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'a' },
+          { type: 'text', text: 'b' },
+          { type: 'image_url', image_url: { url: 'https://x/y.png' } },
+        ],
+      },
+    ]);
   });
 
   it('drops items with no Chat meaning and reasoning-only assistant turns with a warning', () => {
@@ -124,6 +179,8 @@ describe('convertInputItemsToChatMessages', () => {
   });
 
   it('refuses an unresolved item_reference with a 400 naming the item', () => {
-    expect(() => convert([user('q'), { type: 'item_reference', id: 'msg_9' }])).toThrow(expect.objectContaining({ status: 400, param: 'input[1]', code: 'invalid_value' }));
+    expect(() => convert([user('q'), { type: 'item_reference', id: 'msg_9' }])).toThrow(
+      expect.objectContaining({ status: 400, param: 'input[1]', code: 'invalid_value' }),
+    );
   });
 });

@@ -83,7 +83,8 @@ export function convertInputItemsToChatMessages(items: readonly ResponsesInputIt
   const answerToolCall = (item: ToolOutputItem, where: string): void => {
     flushAssistant();
     const callId = item.type === 'local_shell_call_output' ? item.id : item.call_id;
-    const parts = typeof item.output === 'string' ? [{ type: 'text' as const, text: item.output }] : convertContentPartsToChat(item.output, `${where}.output`, warnings);
+    const parts =
+      typeof item.output === 'string' ? [{ type: 'text' as const, text: item.output }] : convertContentPartsToChat(item.output, `${where}.output`, warnings);
     const text = parts.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n\n');
     const images = parts.filter((part) => part.type === 'image_url');
     const position = unanswered.indexOf(callId);
@@ -109,7 +110,10 @@ export function convertInputItemsToChatMessages(items: readonly ResponsesInputIt
         } else {
           flushAssistant();
           closeToolRun();
-          const parts = typeof known.content === 'string' ? [{ type: 'text' as const, text: known.content }] : convertContentPartsToChat(known.content, `${where}.content`, warnings);
+          const parts =
+            typeof known.content === 'string'
+              ? [{ type: 'text' as const, text: known.content }]
+              : convertContentPartsToChat(known.content, `${where}.content`, warnings);
           if (parts.length === 0) warnings.push(`${where}: dropped user message with no content the backend can read.`);
           else pushUserContent(parts);
         }
@@ -119,7 +123,9 @@ export function convertInputItemsToChatMessages(items: readonly ResponsesInputIt
         return;
       case 'custom_tool_call':
         // Replayed in the shape the emulating function (see convert-tools-to-chat) would have produced.
-        openAssistant(where).toolCalls.push(createToolCall(known.call_id, formatChatToolName(known.name, known.namespace), JSON.stringify({ input: known.input })));
+        openAssistant(where).toolCalls.push(
+          createToolCall(known.call_id, formatChatToolName(known.name, known.namespace), JSON.stringify({ input: known.input })),
+        );
         return;
       case 'local_shell_call': {
         const callId = known.call_id ?? known.id;
@@ -190,5 +196,8 @@ function readReasoningText(item: Item<'reasoning'>, unsealReasoning: ConvertInpu
     const unsealed = unsealReasoning(item.encrypted_content);
     if (typeof unsealed === 'string' && unsealed !== '') return unsealed;
   }
-  return (item.summary ?? []).map((part) => part.text).filter((text) => text !== '').join('\n\n');
+  return (item.summary ?? [])
+    .map((part) => part.text)
+    .filter((text) => text !== '')
+    .join('\n\n');
 }

@@ -49,22 +49,74 @@ const maybe = <T>(arbitrary: fc.Arbitrary<T>) => fc.oneof({ weight: 4, arbitrary
 const role = fc.constantFrom('user', 'assistant', 'system', 'developer', 'tool', 'critic');
 const contentPart = fc.oneof(
   fc.record({ type: fc.constantFrom('input_text', 'output_text'), text: maybe(awkwardString) }),
-  fc.record({ type: fc.constant('input_image'), image_url: maybe(fc.webUrl()), detail: maybe(fc.constantFrom('auto', 'low', 'high')) }, { requiredKeys: ['type'] }),
-  fc.record({ type: fc.constant('input_file'), file_data: maybe(fc.base64String()), filename: maybe(awkwardString), file_url: maybe(fc.webUrl()) }, { requiredKeys: ['type'] }),
+  fc.record(
+    { type: fc.constant('input_image'), image_url: maybe(fc.webUrl()), detail: maybe(fc.constantFrom('auto', 'low', 'high')) },
+    { requiredKeys: ['type'] },
+  ),
+  fc.record(
+    { type: fc.constant('input_file'), file_data: maybe(fc.base64String()), filename: maybe(awkwardString), file_url: maybe(fc.webUrl()) },
+    { requiredKeys: ['type'] },
+  ),
   fc.record({ type: fc.constant('refusal'), refusal: maybe(awkwardString) }),
   fc.record({ type: awkwardString, text: anyJson }),
 );
 const item = fc.oneof(
   fc.record({ role, content: maybe(fc.oneof(awkwardString, fc.array(contentPart, { maxLength: 4 }))) }),
-  fc.record({ type: fc.constant('message'), id: maybe(awkwardString), role, content: fc.array(contentPart, { maxLength: 3 }), phase: anyJson }, { requiredKeys: ['type', 'role', 'content'] }),
-  fc.record({ type: fc.constant('function_call'), call_id: maybe(awkwardString), name: maybe(awkwardString), arguments: maybe(awkwardString), id: maybe(awkwardString) }, { requiredKeys: ['type'] }),
-  fc.record({ type: fc.constant('function_call_output'), call_id: maybe(awkwardString), output: maybe(fc.oneof(awkwardString, fc.array(contentPart, { maxLength: 2 }))) }, { requiredKeys: ['type'] }),
-  fc.record({ type: fc.constant('reasoning'), id: maybe(awkwardString), summary: maybe(fc.array(fc.record({ type: fc.constant('summary_text'), text: awkwardString }), { maxLength: 2 })), content: anyJson, encrypted_content: maybe(fc.option(awkwardString)) }, { requiredKeys: ['type'] }),
-  fc.record({ type: fc.constantFrom('custom_tool_call', 'custom_tool_call_output', 'local_shell_call', 'item_reference', 'web_search_call'), id: maybe(awkwardString), call_id: maybe(awkwardString), input: anyJson, output: anyJson }, { requiredKeys: ['type'] }),
+  fc.record(
+    { type: fc.constant('message'), id: maybe(awkwardString), role, content: fc.array(contentPart, { maxLength: 3 }), phase: anyJson },
+    { requiredKeys: ['type', 'role', 'content'] },
+  ),
+  fc.record(
+    {
+      type: fc.constant('function_call'),
+      call_id: maybe(awkwardString),
+      name: maybe(awkwardString),
+      arguments: maybe(awkwardString),
+      id: maybe(awkwardString),
+    },
+    { requiredKeys: ['type'] },
+  ),
+  fc.record(
+    {
+      type: fc.constant('function_call_output'),
+      call_id: maybe(awkwardString),
+      output: maybe(fc.oneof(awkwardString, fc.array(contentPart, { maxLength: 2 }))),
+    },
+    { requiredKeys: ['type'] },
+  ),
+  fc.record(
+    {
+      type: fc.constant('reasoning'),
+      id: maybe(awkwardString),
+      summary: maybe(fc.array(fc.record({ type: fc.constant('summary_text'), text: awkwardString }), { maxLength: 2 })),
+      content: anyJson,
+      encrypted_content: maybe(fc.option(awkwardString)),
+    },
+    { requiredKeys: ['type'] },
+  ),
+  fc.record(
+    {
+      type: fc.constantFrom('custom_tool_call', 'custom_tool_call_output', 'local_shell_call', 'item_reference', 'web_search_call'),
+      id: maybe(awkwardString),
+      call_id: maybe(awkwardString),
+      input: anyJson,
+      output: anyJson,
+    },
+    { requiredKeys: ['type'] },
+  ),
   anyJson,
 );
 const tool = fc.oneof(
-  fc.record({ type: fc.constant('function'), name: maybe(awkwardString), description: maybe(awkwardString), parameters: maybe(fc.dictionary(awkwardString, anyJson, { maxKeys: 3 })), strict: maybe(fc.boolean()) }, { requiredKeys: ['type'] }),
+  fc.record(
+    {
+      type: fc.constant('function'),
+      name: maybe(awkwardString),
+      description: maybe(awkwardString),
+      parameters: maybe(fc.dictionary(awkwardString, anyJson, { maxKeys: 3 })),
+      strict: maybe(fc.boolean()),
+    },
+    { requiredKeys: ['type'] },
+  ),
   fc.record({ type: fc.constant('custom'), name: maybe(awkwardString), format: anyJson }, { requiredKeys: ['type'] }),
   fc.record({ type: fc.constant('namespace'), name: maybe(awkwardString), tools: fc.array(anyJson, { maxLength: 2 }) }, { requiredKeys: ['type'] }),
   fc.record({ type: fc.constantFrom('web_search', 'file_search', 'local_shell', 'mcp', 'image_generation', 'code_interpreter') }),
@@ -77,8 +129,30 @@ const requestBody = fc.record(
     instructions: maybe(fc.option(awkwardString)),
     tools: maybe(fc.array(tool, { maxLength: 4 })),
     tool_choice: maybe(fc.oneof(fc.constantFrom('auto', 'none', 'required'), fc.record({ type: fc.constant('function'), name: awkwardString }), anyJson)),
-    text: maybe(fc.record({ format: fc.oneof(fc.record({ type: fc.constantFrom('text', 'json_object') }), fc.record({ type: fc.constant('json_schema'), name: awkwardString, schema: fc.dictionary(awkwardString, anyJson, { maxKeys: 2 }), strict: fc.boolean() }), anyJson), verbosity: anyJson }, { requiredKeys: [] })),
-    reasoning: maybe(fc.record({ effort: maybe(fc.constantFrom('minimal', 'low', 'medium', 'high', 'xhigh')), summary: maybe(fc.constantFrom('auto', 'concise', 'detailed')) }, { requiredKeys: [] })),
+    text: maybe(
+      fc.record(
+        {
+          format: fc.oneof(
+            fc.record({ type: fc.constantFrom('text', 'json_object') }),
+            fc.record({
+              type: fc.constant('json_schema'),
+              name: awkwardString,
+              schema: fc.dictionary(awkwardString, anyJson, { maxKeys: 2 }),
+              strict: fc.boolean(),
+            }),
+            anyJson,
+          ),
+          verbosity: anyJson,
+        },
+        { requiredKeys: [] },
+      ),
+    ),
+    reasoning: maybe(
+      fc.record(
+        { effort: maybe(fc.constantFrom('minimal', 'low', 'medium', 'high', 'xhigh')), summary: maybe(fc.constantFrom('auto', 'concise', 'detailed')) },
+        { requiredKeys: [] },
+      ),
+    ),
     temperature: maybe(fc.double()),
     top_p: maybe(fc.double()),
     max_output_tokens: maybe(fc.integer()),

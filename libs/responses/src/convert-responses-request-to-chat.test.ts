@@ -42,9 +42,19 @@ describe('convertResponsesRequestToChat with recorded client bodies', () => {
       reasoning_effort: 'medium',
     });
     expect(chatRequest.tools?.map((tool) => tool.function.name)).toEqual([
-      'exec_command', 'write_stdin', 'request_user_input', 'view_image', 'apply_patch',
-      'multi_agent_v1__close_agent', 'multi_agent_v1__resume_agent', 'multi_agent_v1__send_input', 'multi_agent_v1__spawn_agent', 'multi_agent_v1__wait_agent',
-      'get_goal', 'create_goal', 'update_goal',
+      'exec_command',
+      'write_stdin',
+      'request_user_input',
+      'view_image',
+      'apply_patch',
+      'multi_agent_v1__close_agent',
+      'multi_agent_v1__resume_agent',
+      'multi_agent_v1__send_input',
+      'multi_agent_v1__spawn_agent',
+      'multi_agent_v1__wait_agent',
+      'get_goal',
+      'create_goal',
+      'update_goal',
     ]);
     expect(toolNames.get('apply_patch')).toEqual({ kind: 'custom', name: 'apply_patch' });
     expect(toolNames.get('multi_agent_v1__spawn_agent')).toEqual({ kind: 'function', name: 'spawn_agent', namespace: 'multi_agent_v1' });
@@ -75,7 +85,13 @@ describe('convertResponsesRequestToChat with recorded client bodies', () => {
       function: {
         name: 'get_weather',
         description: 'Get the weather for a city',
-        parameters: { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false },
+        parameters: {
+          $schema: 'http://json-schema.org/draft-07/schema#',
+          type: 'object',
+          properties: { city: { type: 'string' } },
+          required: ['city'],
+          additionalProperties: false,
+        },
         strict: false,
       },
     });
@@ -101,7 +117,10 @@ describe('convertResponsesRequestToChat parameters', () => {
     const { chatRequest } = convert({ model: 'm', instructions: 'Be terse.', input: 'Hello' });
     expect(chatRequest).toEqual({
       model: 'backend-model',
-      messages: [{ role: 'system', content: 'Be terse.' }, { role: 'user', content: 'Hello' }],
+      messages: [
+        { role: 'system', content: 'Be terse.' },
+        { role: 'user', content: 'Hello' },
+      ],
       stream: true,
       stream_options: { include_usage: true },
     });
@@ -117,17 +136,37 @@ describe('convertResponsesRequestToChat parameters', () => {
         { role: 'system', content: [{ type: 'input_text', text: 'C' }] },
       ],
     });
-    expect(chatRequest.messages).toEqual([{ role: 'system', content: 'A\n\nB\n\nC' }, { role: 'user', content: 'hi' }]);
+    expect(chatRequest.messages).toEqual([
+      { role: 'system', content: 'A\n\nB\n\nC' },
+      { role: 'user', content: 'hi' },
+    ]);
   });
 
   it('maps sampling, reasoning, logprobs and user fields', () => {
     const { chatRequest } = convert({
-      model: 'm', input: 'hi', max_output_tokens: 300, temperature: 0.7, top_p: 0.9, presence_penalty: 0.5, frequency_penalty: -0.5,
-      top_logprobs: 3, reasoning: { effort: 'xhigh', summary: 'auto' }, safety_identifier: 'user-42', user: 'legacy', metadata: { a: 'b' },
+      model: 'm',
+      input: 'hi',
+      max_output_tokens: 300,
+      temperature: 0.7,
+      top_p: 0.9,
+      presence_penalty: 0.5,
+      frequency_penalty: -0.5,
+      top_logprobs: 3,
+      reasoning: { effort: 'xhigh', summary: 'auto' },
+      safety_identifier: 'user-42',
+      user: 'legacy',
+      metadata: { a: 'b' },
     });
     expect(chatRequest).toMatchObject({
-      max_tokens: 300, temperature: 0.7, top_p: 0.9, presence_penalty: 0.5, frequency_penalty: -0.5,
-      logprobs: true, top_logprobs: 3, reasoning_effort: 'xhigh', user: 'user-42',
+      max_tokens: 300,
+      temperature: 0.7,
+      top_p: 0.9,
+      presence_penalty: 0.5,
+      frequency_penalty: -0.5,
+      logprobs: true,
+      top_logprobs: 3,
+      reasoning_effort: 'xhigh',
+      user: 'user-42',
     });
     expect(chatRequest).not.toHaveProperty('metadata');
   });
@@ -141,7 +180,10 @@ describe('convertResponsesRequestToChat parameters', () => {
 
   it('maps text formats: json_schema nested under json_schema, json_object kept, text omitted', () => {
     const schema = { type: 'object', properties: { a: { type: 'string' } } };
-    expect(convert({ model: 'm', input: 'hi', text: { format: { type: 'json_schema', name: 'out', schema, strict: true, description: 'd' } } }).chatRequest.response_format).toEqual({
+    expect(
+      convert({ model: 'm', input: 'hi', text: { format: { type: 'json_schema', name: 'out', schema, strict: true, description: 'd' } } }).chatRequest
+        .response_format,
+    ).toEqual({
       type: 'json_schema',
       json_schema: { name: 'out', schema, strict: true, description: 'd' },
     });
@@ -151,8 +193,16 @@ describe('convertResponsesRequestToChat parameters', () => {
 
   it('warns about fields it cannot honour instead of failing', () => {
     const { warnings } = convert({
-      model: 'm', input: 'hi', truncation: 'auto', service_tier: 'flex', text: { verbosity: 'low' }, include: ['web_search_call.action.sources', 'reasoning.encrypted_content'],
-      context_management: [{ type: 'compaction' }], store: false, background: false, previous_response_id: 'resp_1',
+      model: 'm',
+      input: 'hi',
+      truncation: 'auto',
+      service_tier: 'flex',
+      text: { verbosity: 'low' },
+      include: ['web_search_call.action.sources', 'reasoning.encrypted_content'],
+      context_management: [{ type: 'compaction' }],
+      store: false,
+      background: false,
+      previous_response_id: 'resp_1',
     });
     expect(warnings).toEqual([
       "Ignored 'truncation': 'auto' truncation is not supported; an over-long input fails instead.",
@@ -164,8 +214,16 @@ describe('convertResponsesRequestToChat parameters', () => {
   });
 
   it('sends parallel_tool_calls and tool_choice only when tools remain', () => {
-    const withTool = convert({ model: 'm', input: 'hi', parallel_tool_calls: false, tools: [{ type: 'function', name: 'f', parameters: null, strict: null }] }).chatRequest;
-    expect(withTool).toMatchObject({ parallel_tool_calls: false, tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } }] });
+    const withTool = convert({
+      model: 'm',
+      input: 'hi',
+      parallel_tool_calls: false,
+      tools: [{ type: 'function', name: 'f', parameters: null, strict: null }],
+    }).chatRequest;
+    expect(withTool).toMatchObject({
+      parallel_tool_calls: false,
+      tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } }],
+    });
     const { chatRequest, warnings } = convert({ model: 'm', input: 'hi', parallel_tool_calls: true, tool_choice: 'required', tools: [{ type: 'web_search' }] });
     expect(chatRequest).not.toHaveProperty('tools');
     expect(chatRequest).not.toHaveProperty('tool_choice');
@@ -174,7 +232,9 @@ describe('convertResponsesRequestToChat parameters', () => {
   });
 
   it('rejects stored prompt templates and a request with nothing to answer', () => {
-    expect(() => convert({ model: 'm', input: 'hi', prompt: { id: 'pmpt_1' } })).toThrow(expect.objectContaining({ status: 400, param: 'prompt', code: 'unsupported_parameter' }));
+    expect(() => convert({ model: 'm', input: 'hi', prompt: { id: 'pmpt_1' } })).toThrow(
+      expect.objectContaining({ status: 400, param: 'prompt', code: 'unsupported_parameter' }),
+    );
     expect(() => convert({ model: 'm', instructions: 'only instructions' })).toThrow(InvalidRequestError);
     expect(() => convert({ model: 'm', input: [] })).toThrow(expect.objectContaining({ status: 400, param: 'input', code: 'missing_required_parameter' }));
   });

@@ -86,7 +86,10 @@ function mapTextFormat(request: ResponsesRequest, warnings: string[]): ChatRespo
   if (format === null || format === undefined || format.type === 'text') return undefined;
   if (format.type === 'json_object') return { type: 'json_object' };
   if (format.type === 'json_schema' && typeof format['name'] === 'string' && typeof format['schema'] === 'object' && format['schema'] !== null) {
-    const jsonSchema: Extract<ChatResponseFormat, { type: 'json_schema' }>['json_schema'] = { name: format['name'], schema: format['schema'] as Record<string, unknown> };
+    const jsonSchema: Extract<ChatResponseFormat, { type: 'json_schema' }>['json_schema'] = {
+      name: format['name'],
+      schema: format['schema'] as Record<string, unknown>,
+    };
     if (typeof format['description'] === 'string') jsonSchema.description = format['description'];
     if (typeof format['strict'] === 'boolean') jsonSchema.strict = format['strict'];
     return { type: 'json_schema', json_schema: jsonSchema };

@@ -14,7 +14,10 @@ describe('convertToolsToChat', () => {
       { type: 'function', name: 'now', parameters: null, strict: null, defer_loading: false },
     ]);
     expect(tools).toEqual([
-      { type: 'function', function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: true } },
+      {
+        type: 'function',
+        function: { name: 'get_weather', description: 'Weather', parameters: { type: 'object', properties: { city: { type: 'string' } } }, strict: true },
+      },
       { type: 'function', function: { name: 'now', parameters: { type: 'object', properties: {} } } },
     ]);
     expect(toolNames.get('now')).toEqual({ kind: 'function', name: 'now' });
@@ -22,7 +25,15 @@ describe('convertToolsToChat', () => {
 
   it('flattens namespace tools to <namespace>__<name> and records where they came from', () => {
     const { tools, toolNames } = convert([
-      { type: 'namespace', name: 'crm', description: 'CRM tools', tools: [{ type: 'function', name: 'find', parameters: { type: 'object', properties: {} } }, { type: 'custom', name: 'note' }] },
+      {
+        type: 'namespace',
+        name: 'crm',
+        description: 'CRM tools',
+        tools: [
+          { type: 'function', name: 'find', parameters: { type: 'object', properties: {} } },
+          { type: 'custom', name: 'note' },
+        ],
+      },
     ]);
     expect(tools.map((tool) => tool.function.name)).toEqual(['crm__find', 'crm__note']);
     expect(toolNames.get('crm__find')).toEqual({ kind: 'function', name: 'find', namespace: 'crm' });
@@ -37,8 +48,14 @@ describe('convertToolsToChat', () => {
       type: 'function',
       function: {
         name: 'apply_patch',
-        description: 'Edit files.\n\nThe `input` argument must match this lark grammar:\n```\nstart: "x"\n```\n\nPass the raw tool input as the string argument `input`.',
-        parameters: { type: 'object', properties: { input: { type: 'string', description: 'The raw input for the tool.' } }, required: ['input'], additionalProperties: false },
+        description:
+          'Edit files.\n\nThe `input` argument must match this lark grammar:\n```\nstart: "x"\n```\n\nPass the raw tool input as the string argument `input`.',
+        parameters: {
+          type: 'object',
+          properties: { input: { type: 'string', description: 'The raw input for the tool.' } },
+          required: ['input'],
+          additionalProperties: false,
+        },
       },
     });
     expect(toolNames.get('apply_patch')).toEqual({ kind: 'custom', name: 'apply_patch' });
@@ -46,7 +63,10 @@ describe('convertToolsToChat', () => {
 
   it('emulates local_shell as a function taking an argv array, with a warning', () => {
     const { tools, toolNames, warnings } = convert([{ type: 'local_shell' }]);
-    expect(tools[0]?.function).toMatchObject({ name: 'local_shell', parameters: { required: ['command'], properties: { command: { type: 'array', items: { type: 'string' } } } } });
+    expect(tools[0]?.function).toMatchObject({
+      name: 'local_shell',
+      parameters: { required: ['command'], properties: { command: { type: 'array', items: { type: 'string' } } } },
+    });
     expect(toolNames.get('local_shell')).toEqual({ kind: 'function', name: 'local_shell' });
     expect(warnings).toHaveLength(1);
   });

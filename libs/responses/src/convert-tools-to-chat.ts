@@ -1,6 +1,12 @@
 import type { ChatTool } from './chat-request.ts';
 import type { ToolNameEntry } from './converter-contract.ts';
-import { readKnownTool, type ResponsesCustomTool, type ResponsesFunctionTool, type ResponsesNamespaceMember, type ResponsesTool } from './responses-tool-schema.ts';
+import {
+  readKnownTool,
+  type ResponsesCustomTool,
+  type ResponsesFunctionTool,
+  type ResponsesNamespaceMember,
+  type ResponsesTool,
+} from './responses-tool-schema.ts';
 
 export interface ConvertedTools {
   readonly tools: ChatTool[];
@@ -48,7 +54,9 @@ export function convertToolsToChat(tools: readonly ResponsesTool[]): ConvertedTo
           const memberWhere = `${where}.tools[${memberIndex}]`;
           const knownMember = readNamespaceMember(member);
           if (knownMember === null) {
-            converted.warnings.push(`${memberWhere}: dropped tool of type '${member.type}' inside namespace '${known.name}'; only function and custom tools can be namespaced.`);
+            converted.warnings.push(
+              `${memberWhere}: dropped tool of type '${member.type}' inside namespace '${known.name}'; only function and custom tools can be namespaced.`,
+            );
             return;
           }
           const entry = { kind: knownMember.type, name: knownMember.name, namespace: known.name };

@@ -25,10 +25,10 @@ export function convertValidationIssueToError(issue: Issue, basePath: readonly P
         { param, code: 'invalid_type' },
       );
     case 'invalid_value':
-      return new InvalidRequestError(
-        `Invalid value: ${quoteValue(input)}. Supported values are: ${formatList(issue.values.map(quoteValue))}.`,
-        { param, code: 'invalid_value' },
-      );
+      return new InvalidRequestError(`Invalid value: ${quoteValue(input)}. Supported values are: ${formatList(issue.values.map(quoteValue))}.`, {
+        param,
+        code: 'invalid_value',
+      });
     case 'invalid_union':
       return convertUnionIssueToError(issue, path, input);
     case 'invalid_key':
@@ -86,7 +86,12 @@ function isShapeMismatch(issue: Issue, input: unknown): boolean {
   return false;
 }
 
-function convertSizeIssueToError(issue: z.core.$ZodIssueTooBig | z.core.$ZodIssueTooSmall, name: string, param: string | null, input: unknown): InvalidRequestError {
+function convertSizeIssueToError(
+  issue: z.core.$ZodIssueTooBig | z.core.$ZodIssueTooSmall,
+  name: string,
+  param: string | null,
+  input: unknown,
+): InvalidRequestError {
   const isBig = issue.code === 'too_big';
   const limit = String(isBig ? issue.maximum : issue.minimum);
   const direction = isBig ? 'above_max' : 'below_min';
@@ -150,7 +155,7 @@ function describeValueType(value: unknown): string {
 }
 
 function quoteValue(value: unknown): string {
-  return typeof value === 'string' ? `'${value}'` : JSON.stringify(value) ?? String(value);
+  return typeof value === 'string' ? `'${value}'` : (JSON.stringify(value) ?? String(value));
 }
 
 /** ['a','b','c'] → "a, b, and c" (OpenAI's wording for supported values). */

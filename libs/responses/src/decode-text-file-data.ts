@@ -56,9 +56,10 @@ function isTextMediaType(mediaType: string): boolean {
 }
 
 const textExtensions: ReadonlySet<string> = new Set(
-  ('txt md markdown rst adoc csv tsv json jsonl ndjson xml yaml yml toml ini cfg conf log env html htm css scss ' +
-    'js mjs cjs jsx ts tsx py rb go rs java kt kts c h cc cpp hpp cs php sh bash zsh sql graphql proto swift scala lua pl r tex diff patch')
-    .split(' '),
+  (
+    'txt md markdown rst adoc csv tsv json jsonl ndjson xml yaml yml toml ini cfg conf log env html htm css scss ' +
+    'js mjs cjs jsx ts tsx py rb go rs java kt kts c h cc cpp hpp cs php sh bash zsh sql graphql proto swift scala lua pl r tex diff patch'
+  ).split(' '),
 );
 
 function hasTextExtension(filename: string | null | undefined): boolean {

@@ -8,7 +8,9 @@ describe('mapChatUsage', () => {
   });
 
   it('prefers prompt_tokens_details.cached_tokens over DeepSeek prompt_cache_hit_tokens', () => {
-    expect(mapChatUsage({ prompt_tokens: 10, prompt_tokens_details: { cached_tokens: 4 }, prompt_cache_hit_tokens: 9 }).input_tokens_details.cached_tokens).toBe(4);
+    expect(
+      mapChatUsage({ prompt_tokens: 10, prompt_tokens_details: { cached_tokens: 4 }, prompt_cache_hit_tokens: 9 }).input_tokens_details.cached_tokens,
+    ).toBe(4);
     expect(mapChatUsage({ prompt_tokens: 10, prompt_cache_hit_tokens: 9 }).input_tokens_details.cached_tokens).toBe(9);
   });
 });

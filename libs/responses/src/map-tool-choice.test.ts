@@ -42,7 +42,11 @@ describe('mapToolChoice', () => {
   });
 
   it('turns allowed_tools into a filtered tool list and its mode', () => {
-    const mapped = map({ type: 'allowed_tools', mode: 'required', tools: [{ type: 'function', name: 'search' }, { type: 'custom', name: 'apply_patch' }, { type: 'web_search' }] });
+    const mapped = map({
+      type: 'allowed_tools',
+      mode: 'required',
+      tools: [{ type: 'function', name: 'search' }, { type: 'custom', name: 'apply_patch' }, { type: 'web_search' }],
+    });
     expect(mapped.toolChoice).toBe('required');
     expect(mapped.tools.map((tool) => tool.function.name)).toEqual(['search', 'apply_patch']);
     expect(mapped.warnings).toEqual(["tool_choice.tools: ignored 'web_search', which is not a tool sent to the backend."]);

@@ -39,14 +39,22 @@ export function mapToolChoice(choice: ResponsesToolChoice | null | undefined, to
       for (const reference of known.tools) {
         const kind = reference.type === 'local_shell' ? 'function' : reference.type;
         const name = reference.type === 'local_shell' ? 'local_shell' : reference.name;
-        const chatName = (kind === 'function' || kind === 'custom') && typeof name === 'string' ? findChatToolName(toolNames, kind, name, reference.namespace) : undefined;
-        if (chatName === undefined) warnings.push(`tool_choice.tools: ignored '${reference.type}${typeof name === 'string' ? ` ${name}` : ''}', which is not a tool sent to the backend.`);
+        const chatName =
+          (kind === 'function' || kind === 'custom') && typeof name === 'string' ? findChatToolName(toolNames, kind, name, reference.namespace) : undefined;
+        if (chatName === undefined)
+          warnings.push(
+            `tool_choice.tools: ignored '${reference.type}${typeof name === 'string' ? ` ${name}` : ''}', which is not a tool sent to the backend.`,
+          );
         else allowed.add(chatName);
       }
       return { toolChoice: known.mode, tools: tools.filter((tool) => allowed.has(tool.function.name)), warnings };
     }
     case undefined:
-      return { toolChoice: 'auto', tools, warnings: [`tool_choice: '${choice.type}' names a hosted tool a Chat Completions backend cannot run; using 'auto'.`] };
+      return {
+        toolChoice: 'auto',
+        tools,
+        warnings: [`tool_choice: '${choice.type}' names a hosted tool a Chat Completions backend cannot run; using 'auto'.`],
+      };
   }
 }
 

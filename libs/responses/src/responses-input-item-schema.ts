@@ -40,7 +40,10 @@ export const contentPartSchema = createTypeDispatchSchema(
 
 const messageSchema = z.looseObject({
   // `type` may be omitted (EasyInputMessage); normalised here so later code can switch on it.
-  type: z.literal('message').nullish().transform(() => 'message' as const),
+  type: z
+    .literal('message')
+    .nullish()
+    .transform(() => 'message' as const),
   role: z.enum(['user', 'assistant', 'system', 'developer']),
   content: z.union([z.string(), z.array(contentPartSchema)]),
 });
@@ -87,7 +90,10 @@ const reasoningSchema = z.looseObject({
   encrypted_content: z.string().nullish(),
 });
 const itemReferenceSchema = z.looseObject({
-  type: z.literal('item_reference').nullish().transform(() => 'item_reference' as const),
+  type: z
+    .literal('item_reference')
+    .nullish()
+    .transform(() => 'item_reference' as const),
   id: z.string(),
 });
 const unknownItemSchema = z.looseObject({ type: z.string() });

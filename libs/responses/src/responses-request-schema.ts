@@ -54,13 +54,9 @@ export const responsesRequestSchema = z.looseObject({
   tools: z.array(toolSchema).nullish(),
   tool_choice: toolChoiceSchema.nullish(),
   parallel_tool_calls: z.boolean().nullish(),
-  text: z
-    .looseObject({ format: textFormatSchema.nullish(), verbosity: z.enum(['low', 'medium', 'high']).nullish() })
-    .nullish(),
+  text: z.looseObject({ format: textFormatSchema.nullish(), verbosity: z.enum(['low', 'medium', 'high']).nullish() }).nullish(),
   // `effort` values grow over time (none, minimal, low, medium, high, xhigh, max); passed on as given.
-  reasoning: z
-    .looseObject({ effort: z.string().nullish(), summary: z.string().nullish(), generate_summary: z.string().nullish() })
-    .nullish(),
+  reasoning: z.looseObject({ effort: z.string().nullish(), summary: z.string().nullish(), generate_summary: z.string().nullish() }).nullish(),
   /** Visible plus reasoning tokens; OpenAI's minimum is 16. */
   max_output_tokens: createBoundedNumberSchema({ integer: true, min: 16 }).nullish(),
   max_tool_calls: createBoundedNumberSchema({ integer: true, min: 0 }).nullish(),

@@ -22,9 +22,7 @@ const customToolSchema = z.looseObject({
   name: z.string(),
   description: z.string().nullish(),
   /** `{type:"text"}` or `{type:"grammar", syntax:"lark"|"regex", definition}`. */
-  format: z
-    .looseObject({ type: z.string(), syntax: z.string().nullish(), definition: z.string().nullish() })
-    .nullish(),
+  format: z.looseObject({ type: z.string(), syntax: z.string().nullish(), definition: z.string().nullish() }).nullish(),
 });
 const unknownToolSchema = z.looseObject({ type: z.string() });
 
@@ -45,8 +43,7 @@ const knownToolSchemas = {
 };
 export const toolSchema = createTypeDispatchSchema(knownToolSchemas, unknownToolSchema);
 
-const namedToolChoiceSchema = (type: 'function' | 'custom') =>
-  z.looseObject({ type: z.literal(type), name: z.string(), namespace: z.string().nullish() });
+const namedToolChoiceSchema = (type: 'function' | 'custom') => z.looseObject({ type: z.literal(type), name: z.string(), namespace: z.string().nullish() });
 const allowedToolsChoiceSchema = z.looseObject({
   type: z.literal('allowed_tools'),
   mode: z.enum(['auto', 'required']),

@@ -3,12 +3,7 @@
  * (items are never interleaved, responses-api.md §4.3.2); tool calls that cannot stream live wait in
  * `toolCalls` until the end.
  */
-import type {
-  Response,
-  ResponseOutputItem,
-  ResponseOutputText,
-  ResponseStreamEvent,
-} from 'openai/resources/responses/responses';
+import type { Response, ResponseOutputItem, ResponseOutputText, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import type { ChatUsage } from './chat-chunk-schema.ts';
 import type { ResponseContext } from './converter-contract.ts';
 import { buildResponseSkeleton, isReasoningSummaryRequested } from './build-response-skeleton.ts';
@@ -74,11 +69,7 @@ export interface StreamState {
 }
 
 /** Every stream event minus `sequence_number`, which `emit` stamps. */
-export type UnsequencedEvent = ResponseStreamEvent extends infer E
-  ? E extends ResponseStreamEvent
-    ? Omit<E, 'sequence_number'>
-    : never
-  : never;
+export type UnsequencedEvent = ResponseStreamEvent extends infer E ? (E extends ResponseStreamEvent ? Omit<E, 'sequence_number'> : never) : never;
 
 export function createStreamState(context: ResponseContext): StreamState {
   return {

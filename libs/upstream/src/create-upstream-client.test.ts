@@ -36,7 +36,10 @@ function client(url: string, maxRetries = 2) {
 }
 
 const completion = JSON.stringify({
-  id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'm',
+  id: 'chatcmpl-1',
+  object: 'chat.completion',
+  created: 1,
+  model: 'm',
   choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }],
   usage: { prompt_tokens: 1, completion_tokens: 1, total_tokens: 2 },
 });
@@ -55,7 +58,10 @@ describe('createUpstreamClient', () => {
       else res.writeHead(200, { 'content-type': 'application/json' }).end(completion);
     });
     const retries: number[] = [];
-    const answer = await client(server.url).completeChat({ model: 'm', messages: [] } as never, { ...call(), onRetry: (_error, attempt) => retries.push(attempt) });
+    const answer = await client(server.url).completeChat({ model: 'm', messages: [] } as never, {
+      ...call(),
+      onRetry: (_error, attempt) => retries.push(attempt),
+    });
     expect(answer.choices?.[0]?.message?.content).toBe('hi');
     expect(server.attempts()).toBe(3);
     expect(retries).toEqual([1, 2]);
@@ -87,6 +93,9 @@ describe('createUpstreamClient', () => {
     const url = server.url;
     servers.splice(0).forEach((entry) => entry.close());
     await new Promise((resolve) => setTimeout(resolve, 50));
-    await expect(client(url, 1).completeChat({ model: 'm', messages: [] } as never, call())).rejects.toMatchObject({ status: 502, code: 'upstream_connection_error' });
+    await expect(client(url, 1).completeChat({ model: 'm', messages: [] } as never, call())).rejects.toMatchObject({
+      status: 502,
+      code: 'upstream_connection_error',
+    });
   });
 });

@@ -12,7 +12,15 @@ describe('mapUpstreamHttpError', () => {
 
   it('maps a context overflow, in vLLM’s and SGLang’s words, to 400 context_length_exceeded', () => {
     const vllm = mapUpstreamHttpError(400, openaiShape("This model's maximum context length is 4096 tokens. However, you requested 5000 tokens."));
-    const sglang = mapUpstreamHttpError(400, JSON.stringify({ object: 'error', message: "The input (9000 tokens) is longer than the model's context length (8192 tokens).", type: 'BadRequestError', code: 400 }));
+    const sglang = mapUpstreamHttpError(
+      400,
+      JSON.stringify({
+        object: 'error',
+        message: "The input (9000 tokens) is longer than the model's context length (8192 tokens).",
+        type: 'BadRequestError',
+        code: 400,
+      }),
+    );
     for (const error of [vllm, sglang]) {
       expect(error.status).toBe(400);
       expect(error.code).toBe('context_length_exceeded');

@@ -42,11 +42,7 @@ function retryHeaders(headers: Readonly<Record<string, string | string[] | undef
  * One place that maps a backend's non-2xx answer to our error family. 4xx keep their status and
  * message (a client problem, never a breaker failure); 5xx become 502 and 504 stays 504.
  */
-export function mapUpstreamHttpError(
-  status: number,
-  body: string,
-  headers: Readonly<Record<string, string | string[] | undefined>> = {},
-): GatewayError {
+export function mapUpstreamHttpError(status: number, body: string, headers: Readonly<Record<string, string | string[] | undefined>> = {}): GatewayError {
   const upstreamError = readUpstreamError(body);
   const message = redactSecrets(upstreamError.message) || `Backend answered HTTP ${status}.`;
   const extraHeaders = retryHeaders(headers);

@@ -20,7 +20,13 @@ async function read(bytes: Uint8Array, cuts: readonly number[], maxEventBytes = 
 }
 
 const chunkText = fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom('é', '思考', '🤔🤔', '\n', 'data: [DONE]'));
-const chunk = chunkText.map((content) => ({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] }));
+const chunk = chunkText.map((content) => ({
+  id: 'c',
+  object: 'chat.completion.chunk',
+  created: 1,
+  model: 'm',
+  choices: [{ index: 0, delta: { content }, finish_reason: null }],
+}));
 const wellFormedStream = fc
   .record({ chunks: fc.array(chunk, { maxLength: 8 }), lineEnding: fc.constantFrom('\n', '\r\n'), comments: fc.boolean() })
   .map(({ chunks, lineEnding, comments }) => {
@@ -44,7 +50,15 @@ describe('readChatStreamEvents under fuzzing', () => {
   it('never throws on arbitrary bytes, and yields only chunks, errors and done, stopping at the first error', async () => {
     const noise = fc.oneof(
       fc.uint8Array({ maxLength: 600 }),
-      fc.array(fc.oneof(fc.string(), fc.constantFrom('data: ', 'data: {', '\n\n', 'event: x\n', 'data: [DONE]\n\n', 'retry: abc\n', 'data: {"error":{"message":"boom"}}\n\n')), { maxLength: 20 }).map((parts) => new TextEncoder().encode(parts.join(''))),
+      fc
+        .array(
+          fc.oneof(
+            fc.string(),
+            fc.constantFrom('data: ', 'data: {', '\n\n', 'event: x\n', 'data: [DONE]\n\n', 'retry: abc\n', 'data: {"error":{"message":"boom"}}\n\n'),
+          ),
+          { maxLength: 20 },
+        )
+        .map((parts) => new TextEncoder().encode(parts.join(''))),
     );
     await fc.assert(
       fc.asyncProperty(noise, fc.array(fc.nat(700), { maxLength: 8 }), async (bytes, cuts) => {

@@ -76,9 +76,10 @@ export async function* readChatStreamEvents(body: AsyncIterable<Uint8Array>, opt
     const kind = classifyTransportError(error);
     yield {
       type: 'error',
-      error: kind === 'timeout'
-        ? { code: 'server_error', message: 'The backend stopped sending data (idle timeout).' }
-        : { code: 'server_error', message: 'The backend connection was cut mid-stream.' },
+      error:
+        kind === 'timeout'
+          ? { code: 'server_error', message: 'The backend stopped sending data (idle timeout).' }
+          : { code: 'server_error', message: 'The backend connection was cut mid-stream.' },
     };
   }
 }

@@ -45,7 +45,9 @@ export async function startFirehoseBackend(): Promise<FirehoseBackend> {
     const content = current.kind === 'flood' ? 'z'.repeat(current.chunkChars) : 'tick ';
     const frame = `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: FIREHOSE_MODEL, choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`;
     response.writeHead(200, { 'content-type': 'text/event-stream' });
-    response.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: FIREHOSE_MODEL, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`);
+    response.write(
+      `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: FIREHOSE_MODEL, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] })}\n\n`,
+    );
     while (!response.destroyed) {
       bytes += frame.length;
       const flushed = response.write(frame);

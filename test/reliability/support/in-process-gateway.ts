@@ -37,10 +37,14 @@ export async function startInProcessGateway(
   const url = `http://127.0.0.1:${running.port}`;
   // The model list is fetched in the background; until it is, every model counts as unknown.
   if (options.waitForModels !== false) {
-    await waitFor(async () => {
-      const ready = (await (await fetch(`${url}/ready`)).json()) as { models?: number | null };
-      return typeof ready.models === 'number' && ready.models > 0;
-    }, 5_000, 'the model list');
+    await waitFor(
+      async () => {
+        const ready = (await (await fetch(`${url}/ready`)).json()) as { models?: number | null };
+        return typeof ready.models === 'number' && ready.models > 0;
+      },
+      5_000,
+      'the model list',
+    );
   }
   return { url, baseURL: `${url}/v1`, port: running.port, running, logs, stop: (graceMs = 1_000) => running.stop(graceMs) };
 }

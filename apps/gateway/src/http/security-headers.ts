@@ -5,7 +5,12 @@ import type { RequestHandler } from 'express';
  * CORS_ORIGINS lists origins (SDKs and CLIs need none; a browser holding a key is a leak risk).
  */
 export function securityHeaders(corsOrigins: string | undefined): RequestHandler {
-  const allowed = new Set((corsOrigins ?? '').split(',').map((origin) => origin.trim()).filter(Boolean));
+  const allowed = new Set(
+    (corsOrigins ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+  );
   return (req, res, next) => {
     res.setHeader('x-content-type-options', 'nosniff');
     res.setHeader('x-frame-options', 'DENY');
@@ -14,7 +19,10 @@ export function securityHeaders(corsOrigins: string | undefined): RequestHandler
     if (origin && allowed.has(origin)) {
       res.setHeader('access-control-allow-origin', origin);
       res.setHeader('vary', 'Origin');
-      res.setHeader('access-control-expose-headers', 'x-request-id, retry-after, retry-after-ms, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests');
+      res.setHeader(
+        'access-control-expose-headers',
+        'x-request-id, retry-after, retry-after-ms, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests',
+      );
       if (req.method === 'OPTIONS') {
         res.setHeader('access-control-allow-methods', 'GET, POST, DELETE, OPTIONS');
         res.setHeader('access-control-allow-headers', String(req.headers['access-control-request-headers'] ?? 'authorization, content-type'));

@@ -48,7 +48,11 @@ export interface ExecuteOptions {
  * still answer with an HTTP status. The breaker hears the outcome exactly once, also when the
  * consumer stops early (a client that disconnects: `ignored`).
  */
-export async function* executeResponseEvents(deps: GatewayDependencies, request: ResponsesRequest, options: ExecuteOptions): AsyncGenerator<ResponseStreamEvent> {
+export async function* executeResponseEvents(
+  deps: GatewayDependencies,
+  request: ResponsesRequest,
+  options: ExecuteOptions,
+): AsyncGenerator<ResponseStreamEvent> {
   const run = await admitExecution(deps, request, options);
   try {
     const upstreamStartedAt = performance.now();
@@ -205,7 +209,9 @@ async function admitExecution(deps: GatewayDependencies, request: ResponsesReque
   };
 }
 
-export function isTerminal(event: ResponseStreamEvent): event is Extract<ResponseStreamEvent, { type: 'response.completed' | 'response.incomplete' | 'response.failed' }> {
+export function isTerminal(
+  event: ResponseStreamEvent,
+): event is Extract<ResponseStreamEvent, { type: 'response.completed' | 'response.incomplete' | 'response.failed' }> {
   return event.type === 'response.completed' || event.type === 'response.incomplete' || event.type === 'response.failed';
 }
 

@@ -66,7 +66,11 @@ export function createBackgroundRuns(options: BackgroundRunsOptions): Background
 
     const inProgress = { ...spec.queued, status: 'in_progress' } as Response;
     const started = await store
-      .save(spec.owner, { response: inProgress as unknown as StoredResponseObject, inputItems: spec.inputItems, ancestorIds: spec.ancestorIds }, { unlessCancelled: true })
+      .save(
+        spec.owner,
+        { response: inProgress as unknown as StoredResponseObject, inputItems: spec.inputItems, ancestorIds: spec.ancestorIds },
+        { unlessCancelled: true },
+      )
       .catch((error: unknown) => {
         spec.log.warn({ err: error }, 'could not store the in-progress state of a background response');
         return 'saved' as const;
@@ -98,7 +102,13 @@ export function createBackgroundRuns(options: BackgroundRunsOptions): Background
       const failed = failedResponse(spec.queued, error, abort.signal.reason === 'shutdown', options.now());
       spec.log.warn({ err: error, error_code: failed.error?.code }, 'background response failed');
       await saveResponse(failed, persist);
-      emit({ type: 'error', code: failed.error?.code ?? 'server_error', message: failed.error?.message ?? '', param: null, sequence_number: 0 } as ResponseStreamEvent);
+      emit({
+        type: 'error',
+        code: failed.error?.code ?? 'server_error',
+        message: failed.error?.message ?? '',
+        param: null,
+        sequence_number: 0,
+      } as ResponseStreamEvent);
       emit({ type: 'response.failed', response: failed, sequence_number: 0 });
     } finally {
       clearInterval(poll);

@@ -40,6 +40,13 @@ export async function beginStoredTurn(deps: GatewayDependencies, req: Request, r
   return {
     request: prepared.request,
     saveFinal: (response, responseJson) =>
-      saveResponse(response, { store: stored.store, owner, inputItems: prepared.inputItems, ancestorIds: prepared.ancestorIds, log: req.log, ...(responseJson === undefined ? {} : { responseJson }) }),
+      saveResponse(response, {
+        store: stored.store,
+        owner,
+        inputItems: prepared.inputItems,
+        ancestorIds: prepared.ancestorIds,
+        log: req.log,
+        ...(responseJson === undefined ? {} : { responseJson }),
+      }),
   };
 }

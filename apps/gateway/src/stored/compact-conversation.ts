@@ -78,7 +78,14 @@ async function summarise(
   // idle timeout between chunks, not by the time to a whole completion (and no proxy on the way,
   // such as a CDN with a 100 s limit, sees a silent connection).
   let final: Response | undefined;
-  const events = executeResponseEvents(deps, request, { apiKey, signal, responseId: deps.createId('resp'), createdAt: deps.now(), log: req.log, requestId: String(req.id) });
+  const events = executeResponseEvents(deps, request, {
+    apiKey,
+    signal,
+    responseId: deps.createId('resp'),
+    createdAt: deps.now(),
+    log: req.log,
+    requestId: String(req.id),
+  });
   for await (const event of events) if (isTerminal(event)) final = event.response;
   if (!final) throw mapResponseFailure('server_error', 'The backend answer ended without a result.');
   if (final.status === 'failed') throw mapResponseFailure(final.error?.code, final.error?.message ?? 'The backend failed.');

@@ -19,12 +19,42 @@ export function instrumentResponseStore(store: ResponseStore, counter: Counter<'
   };
   const hitOrMiss = (found: boolean) => (found ? 'hit' : 'miss');
   return {
-    save: (owner, record, options) => count('put', () => store.save(owner, record, options), () => 'ok'),
-    get: (owner, id) => count('get', () => store.get(owner, id), (value) => hitOrMiss(value !== null)),
-    getMany: (owner, ids) => count('get', () => store.getMany(owner, ids), (values) => hitOrMiss(values.some((value) => value !== null))),
+    save: (owner, record, options) =>
+      count(
+        'put',
+        () => store.save(owner, record, options),
+        () => 'ok',
+      ),
+    get: (owner, id) =>
+      count(
+        'get',
+        () => store.get(owner, id),
+        (value) => hitOrMiss(value !== null),
+      ),
+    getMany: (owner, ids) =>
+      count(
+        'get',
+        () => store.getMany(owner, ids),
+        (values) => hitOrMiss(values.some((value) => value !== null)),
+      ),
     delete: (owner, id) => count('delete', () => store.delete(owner, id), hitOrMiss),
-    findItems: (owner, ids) => count('get', () => store.findItems(owner, ids), (found) => hitOrMiss(found.size > 0)),
-    cancel: (owner, id) => count('cancel', () => store.cancel(owner, id), (result) => hitOrMiss(result.kind !== 'not_found')),
-    readStatus: (owner, id) => count('get', () => store.readStatus(owner, id), (status) => hitOrMiss(status !== null)),
+    findItems: (owner, ids) =>
+      count(
+        'get',
+        () => store.findItems(owner, ids),
+        (found) => hitOrMiss(found.size > 0),
+      ),
+    cancel: (owner, id) =>
+      count(
+        'cancel',
+        () => store.cancel(owner, id),
+        (result) => hitOrMiss(result.kind !== 'not_found'),
+      ),
+    readStatus: (owner, id) =>
+      count(
+        'get',
+        () => store.readStatus(owner, id),
+        (status) => hitOrMiss(status !== null),
+      ),
   };
 }

@@ -61,7 +61,13 @@ export function registerStoredResponseRoutes(app: Express, deps: GatewayDependen
     // Every field is optional here, `model` included; the count does not depend on it.
     const withModel = typeof body === 'object' && body !== null && !Array.isArray(body) ? { model: 'unknown', ...body } : body;
     const request = parseResponsesRequest(withModel, { maxInputItems: deps.config.MAX_INPUT_ITEMS });
-    const prepared = await prepareConversation(request, { store: stored.store, owner: ownerOf(res), createId: deps.createId, unseal: deps.unsealReasoning, log: req.log });
+    const prepared = await prepareConversation(request, {
+      store: stored.store,
+      owner: ownerOf(res),
+      createId: deps.createId,
+      unseal: deps.unsealReasoning,
+      log: req.log,
+    });
     const { chatRequest } = convertResponsesRequestToChat(prepared.request, {
       model: request.model,
       ...(deps.unsealReasoning ? { unsealReasoning: deps.unsealReasoning } : {}),

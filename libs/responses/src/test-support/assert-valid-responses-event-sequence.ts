@@ -51,7 +51,10 @@ export function assertValidResponsesEventSequence(events: readonly ResponseStrea
       strictEqual(event.item.type, open.added.type, 'output_item.done must keep the item type');
       strictEqual(event.item.id, open.added.id, 'output_item.done must keep the item id');
       strictEqual(callIdOf(event.item), callIdOf(open.added), 'output_item.done must keep the call_id');
-      ok([...open.parts.values()].every((state) => state === 'done'), 'output_item.done with a part still open');
+      ok(
+        [...open.parts.values()].every((state) => state === 'done'),
+        'output_item.done with a part still open',
+      );
       finished.push(event.item);
       open = null;
       continue;
@@ -69,7 +72,13 @@ export function assertValidResponsesEventSequence(events: readonly ResponseStrea
   if (terminal.status !== 'failed') {
     const usage = terminal.usage;
     ok(usage, 'completed and incomplete responses carry usage');
-    for (const value of [usage.input_tokens, usage.output_tokens, usage.total_tokens, usage.input_tokens_details.cached_tokens, usage.output_tokens_details.reasoning_tokens]) {
+    for (const value of [
+      usage.input_tokens,
+      usage.output_tokens,
+      usage.total_tokens,
+      usage.input_tokens_details.cached_tokens,
+      usage.output_tokens_details.reasoning_tokens,
+    ]) {
       ok(Number.isInteger(value), 'usage counts are integers');
     }
   }
