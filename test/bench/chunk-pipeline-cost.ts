@@ -1,15 +1,15 @@
 /**
  * CPU per streamed chunk of the gateway's translation pipeline alone, in one process, without HTTP:
- * SSE bytes → readChatStreamEvents → convertChatStreamToResponsesEvents → the observer tap →
+ * SSE bytes → readChatStreamEvents → the converter's push step → the observer →
  * encodeSseEvent. Steadier than the end-to-end figure on a shared machine (no sockets, no scheduler
  * between processes), so it is the one to watch while optimising the per-chunk path.
  *
  *   node test/bench/chunk-pipeline-cost.ts [chunks=1000] [streams=200]
  */
-import { encodeSseEvent } from '../../apps/gateway/src/http/write-sse-event.ts';
-import { createResponseObserver } from '../../apps/gateway/src/responses/observe-response-events.ts';
+import { encodeSseEvent } from '../../apps/gateway/src/http/event-stream.ts';
+import { createTurnObserver } from '../../apps/gateway/src/turns/observe-turn-events.ts';
 import { createGatewayMetrics } from '@rgw/observability';
-import { type ResponsesRequest, convertChatStreamToResponsesEvents, parseResponsesRequest } from '@rgw/responses';
+import { type ResponseStreamEvent, type ResponsesRequest, createResponseEventConverter, parseResponsesRequest } from '@rgw/responses';
 import { readChatStreamEvents } from '@rgw/upstream';
 
 const chunks = Number(process.argv[2] ?? 1000);
@@ -49,7 +49,7 @@ const createId = (prefix: string) => `${prefix}_${(counter += 1).toString(16).pa
 
 async function translateOneStream(): Promise<number> {
   const context = { responseId: createId('resp'), createdAt: 1, request, model: 'bench-model', toolNames: new Map(), createId, now: () => 1 };
-  const observe = createResponseObserver({
+  const observe = createTurnObserver({
     metrics,
     model: 'bench-model',
     startedAt: performance.now(),
@@ -57,10 +57,19 @@ async function translateOneStream(): Promise<number> {
     onFinished: () => {},
   });
   let bytes = 0;
-  for await (const event of convertChatStreamToResponsesEvents(readChatStreamEvents(socket(), { maxEventBytes: 1 << 20 }), context)) {
-    observe(event);
-    bytes += encodeSseEvent(event).length;
+  const deliver = (events: readonly ResponseStreamEvent[]) => {
+    for (const event of events) {
+      observe(event);
+      bytes += encodeSseEvent(event).length;
+    }
+  };
+  const converter = createResponseEventConverter(context);
+  deliver(converter.start());
+  for await (const chatEvent of readChatStreamEvents(socket(), { maxEventBytes: 1 << 20 })) {
+    deliver(converter.push(chatEvent));
+    if (converter.ended) break;
   }
+  if (!converter.ended) deliver(converter.end());
   return bytes;
 }
 

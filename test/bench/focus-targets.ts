@@ -8,6 +8,8 @@
  *   node test/bench/focus-targets.ts latency [rounds] [seconds]        p50 latency at a fixed 500 requests/s over 32 connections
  *   node test/bench/focus-targets.ts open-streams [count]            peak RSS with `count` (default 1000) concurrent
  *                                                                   open streams, freshly started hops
+ *   node test/bench/focus-targets.ts chunks [rounds] [streams]       hop CPU µs per streamed chunk: `streams` (default 200)
+ *                                                                   streams of 256 chunks, 16 at a time, interleaved, median across rounds (default 5)
  *
  * `--baseline=<dir>` also starts an embedded gateway from another checkout (a `git worktree` of the
  * commit to compare with, after `npm ci` there), measured interleaved with this one: an A/B of two
@@ -164,6 +166,26 @@ try {
       process.stdout.write(
         `${name.padEnd(20)} p50 ${median(values).toFixed(3)} ms at 500 req/s  (rounds: ${values.map((value) => value.toFixed(2)).join(' ')})\n`,
       );
+  } else if (mode === 'chunks') {
+    const rounds = Number(positionals[1] ?? 5);
+    const streams = Number(positionals[2] ?? 200);
+    const chunks = 256;
+    const cpu = new Map<string, number[]>(hops.map((hop) => [hop.name, []]));
+    for (const hop of hops) await runStreams(hop.process.origin, requestFor(hop, true, FAST_MODEL, chunks), { count: 20, concurrency: 16, marker: 't0 ' });
+    for (let round = 0; round < rounds; round += 1) {
+      for (const hop of hops) {
+        const { result, cpuSeconds } = await measureCpu(hop.pids, () =>
+          runStreams(hop.process.origin, requestFor(hop, true, FAST_MODEL, chunks), { count: streams, concurrency: 16, marker: 't0 ' }),
+        );
+        if (result.failed > 0) process.stderr.write(`${hop.name}: ${result.failed} failed\n`);
+        cpu.get(hop.name)!.push((cpuSeconds * 1e6) / Math.max(1, result.completed * chunks));
+      }
+    }
+    const proxy = median(cpu.get('bare proxy')!);
+    for (const [name, values] of cpu)
+      process.stdout.write(
+        `${name.padEnd(20)} ${median(values).toFixed(2).padStart(6)} µs CPU/chunk  ${(median(values) / proxy).toFixed(2)} × proxy  (rounds: ${values.map((value) => value.toFixed(2)).join(' ')})\n`,
+      );
   } else if (mode === 'open-streams') {
     const count = Number(positionals[1] ?? 1000);
     for (const hop of hops) {
@@ -177,7 +199,7 @@ try {
       );
     }
   } else {
-    throw new Error(`unknown mode ${mode}: throughput | latency | open-streams`);
+    throw new Error(`unknown mode ${mode}: throughput | latency | chunks | open-streams`);
   }
 } finally {
   await Promise.allSettled(started.reverse().map((child) => child.stop()));

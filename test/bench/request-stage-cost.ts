@@ -16,7 +16,7 @@ import {
   parseChatCompletion,
   parseResponsesRequest,
 } from '@rgw/responses';
-import { createResponseObserver } from '../../apps/gateway/src/responses/observe-response-events.ts';
+import { createTurnObserver } from '../../apps/gateway/src/turns/observe-turn-events.ts';
 
 const iterations = Number(process.argv[2] ?? 20_000);
 const only = process.argv[3];
@@ -39,7 +39,7 @@ const completion = parseChatCompletion(JSON.parse(completionBody))!;
 /** The answer side as the gateway runs a JSON answer (executeResponse): one synchronous conversion, the observer tap over its events. */
 function convertCompletion(): Response {
   const context = { responseId: createId('resp'), createdAt: 1, request, model: 'bench-model', toolNames: new Map(), createId, now: () => 1 };
-  const observe = createResponseObserver({
+  const observe = createTurnObserver({
     metrics,
     model: 'bench-model',
     startedAt: performance.now(),

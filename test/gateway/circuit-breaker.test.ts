@@ -3,15 +3,16 @@
  * and while it is open the gateway answers 503 with Retry-After without calling the backend.
  */
 import { describe, expect, it } from 'vitest';
-import { chutesModel, errorChunk, httpError, roleChunk, textAnswer } from '../support/scripted-backend.ts';
-import { E2E_API_KEY, useGatewayWithBackend } from '../support/use-gateway-with-backend.ts';
+import { chutesModel, errorChunk, httpError, roleChunk, textAnswer, textChunks } from '../support/scripted-backend.ts';
+import { E2E_API_KEY, postResponsesStream, useGatewayWithBackend } from '../support/use-gateway-with-backend.ts';
 
 const BROKEN = 'broken/model';
 const HEALTHY = 'healthy/model';
 const FLAKY = 'flaky/model';
+const LONG_PROMPTS = 'long-prompts/model';
 const setup = useGatewayWithBackend({
   env: { CIRCUIT_BREAKER_FAILURE_THRESHOLD: '3', CIRCUIT_BREAKER_OPEN_SECONDS: '30', UPSTREAM_MAX_RETRIES: '0' },
-  backend: { models: [chutesModel(BROKEN), chutesModel(HEALTHY), chutesModel('client/error-model'), chutesModel(FLAKY)] },
+  backend: { models: [chutesModel(BROKEN), chutesModel(HEALTHY), chutesModel('client/error-model'), chutesModel(FLAKY), chutesModel(LONG_PROMPTS)] },
 });
 
 async function ask(model: string, stream = false): Promise<{ status: number; body: any; retryAfter: string | null }> {
@@ -91,5 +92,34 @@ describe('circuit breaker on one gateway', () => {
     const callsBefore = setup.backend.chatRequests().length;
     expect((await ask(FLAKY, true)).status).toBe(503);
     expect(setup.backend.chatRequests().length).toBe(callsBefore);
+  });
+
+  it('never opens on client-caused failures the backend reports in-band (context overflow, rate limit), before or after output', async () => {
+    await waitForModels();
+    const overflow = errorChunk({
+      message: "This model's maximum context length is 4096 tokens. However, you requested 9000 tokens.",
+      type: 'BadRequestError',
+      code: 400,
+    });
+    const slowDown = errorChunk({ message: 'Rate limit reached for requests, try again in 2s.', type: 'RateLimitError', code: 429 });
+    for (let attempt = 0; attempt < 4; attempt += 1) setup.backend.enqueue({ steps: [roleChunk(), overflow] }, { steps: [roleChunk(), slowDown] });
+    for (let attempt = 0; attempt < 4; attempt += 1) {
+      // Before any output: the stream is answered with an HTTP error carrying the in-band code.
+      const tooLong = await ask(LONG_PROMPTS, true);
+      expect([tooLong.status, tooLong.body.error.code]).toEqual([400, 'context_length_exceeded']);
+      const limited = await ask(LONG_PROMPTS, true);
+      expect([limited.status, limited.body.error.code]).toEqual([429, 'rate_limit_exceeded']);
+    }
+    // After output: the stream ends with response.failed; that is no backend fault either.
+    for (let attempt = 0; attempt < 4; attempt += 1) setup.backend.enqueue({ steps: [roleChunk(), ...textChunks('partial'), overflow] });
+    for (let attempt = 0; attempt < 4; attempt += 1) {
+      const { events } = await postResponsesStream(setup.gateway.baseURL, { model: LONG_PROMPTS, input: 'hi' });
+      expect(events.at(-1)?.data).toMatchObject({ type: 'response.failed', response: { error: { code: 'context_length_exceeded' } } });
+    }
+    // 16 in-band failures against a threshold of 3: the breaker is still closed and the backend still asked.
+    setup.backend.enqueue(textAnswer('still here'));
+    const callsBefore = setup.backend.chatRequests().length;
+    expect((await ask(LONG_PROMPTS)).status).toBe(200);
+    expect(setup.backend.chatRequests().length).toBe(callsBefore + 1);
   });
 });

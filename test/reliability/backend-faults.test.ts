@@ -16,6 +16,7 @@ import {
 } from '../support/scripted-backend.ts';
 import { type FaultyProxy, startFaultyProxy } from './support/faulty-proxy.ts';
 import { type InProcessGateway, startInProcessGateway, waitFor } from './support/in-process-gateway.ts';
+import { parseSseData } from '../support/read-sse-events.ts';
 
 const KEY = 'sk-backend-faults';
 const TIMEOUT_MS = 400;
@@ -69,12 +70,7 @@ async function post(target: InProcessGateway, options: { stream?: boolean } = {}
   });
   const text = await response.text();
   const isSse = response.headers.get('content-type')?.startsWith('text/event-stream') === true;
-  const events = isSse
-    ? text
-        .split('\n\n')
-        .filter((frame) => frame.includes('data: '))
-        .map((frame) => JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as { type: string })
-    : [];
+  const events = isSse ? parseSseData<{ type: string }>(text) : [];
   return { status: response.status, headers: response.headers, json: isSse ? undefined : JSON.parse(text), events, elapsedMs: performance.now() - startedAt };
 }
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL_ID, type ScriptedBackend, startScriptedBackend, textAnswer } from '../support/scripted-backend.ts';
+import { DEFAULT_MODEL_ID, roleChunk, type ScriptedBackend, startScriptedBackend, textAnswer, textChunks } from '../support/scripted-backend.ts';
 import { type StartedGateway, startGateway } from '../support/start-gateway.ts';
 import { waitFor } from './support/in-process-gateway.ts';
+import { parseSseData } from '../support/read-sse-events.ts';
 
 const KEY = 'sk-graceful-shutdown';
 const STREAMS = 100;
@@ -36,10 +37,7 @@ async function openStream(): Promise<{ headers: Promise<void>; result: Promise<S
     });
     headersArrived();
     const body = await response.text();
-    const events = body
-      .split('\n\n')
-      .filter((frame) => frame.includes('data: '))
-      .map((frame) => JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as { type: string; delta?: string; sequence_number: number });
+    const events = parseSseData<{ type: string; delta?: string; sequence_number: number }>(body);
     return {
       status: response.status,
       text: events
@@ -78,4 +76,47 @@ describe('SIGTERM with streams in flight', () => {
     expect(finishedAt - signalledAt).toBeGreaterThan(500);
     expect(performance.now() - signalledAt).toBeLessThan(15_000);
   }, 60_000);
+});
+
+describe('SIGTERM when the grace period runs out', () => {
+  it('ends an open stream with error + response.failed and answers a waiting JSON request with a 503 envelope, before closing', async () => {
+    const slowBackend = await startScriptedBackend();
+    const short = await startGateway({ env: { UPSTREAM_BASE_URL: slowBackend.url, SHUTDOWN_GRACE_SECONDS: '1', LOG_LEVEL: 'info' } });
+    try {
+      // The stream has started (some text out) and then the backend goes quiet; the JSON request waits for headers.
+      slowBackend.setHandler((request) =>
+        request.body?.stream ? { steps: [roleChunk(), ...textChunks('started ')], hang: 'after-steps' } : { hang: 'before-headers' },
+      );
+      const streamed = fetch(`${short.baseURL}/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: DEFAULT_MODEL_ID, input: 'hi', stream: true }),
+      });
+      const waiting = fetch(`${short.baseURL}/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: DEFAULT_MODEL_ID, input: 'hi' }),
+      });
+      const stream = await streamed;
+      expect(stream.status).toBe(200);
+      await waitFor(() => slowBackend.chatRequests().length === 2, 10_000, 'both requests to reach the backend');
+      const exited = new Promise<number | null>((resolve) => short.process.once('exit', (code) => resolve(code)));
+      short.process.kill('SIGTERM');
+
+      const events = parseSseData<{ type: string; code?: string; response?: { status: string; error: { code: string } | null } }>(await stream.text());
+      expect(events.slice(-2).map((event) => event.type)).toEqual(['error', 'response.failed']);
+      expect(events.at(-1)?.response).toMatchObject({ status: 'failed', error: { code: 'server_shutting_down' } });
+      const answer = await waiting;
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(answer.headers.get('retry-after')).toBe('1');
+      expect(await answer.json()).toMatchObject({
+        error: { type: 'server_error', code: 'server_shutting_down', message: expect.stringContaining('shutting down') },
+      });
+      expect(await exited).toBe(0);
+    } finally {
+      await short.stop('SIGKILL');
+      await slowBackend.close();
+    }
+  }, 30_000);
 });

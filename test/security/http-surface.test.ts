@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { encodeSseEvent } from '../../apps/gateway/src/http/write-sse-event.ts';
+import { encodeSseEvent } from '../../apps/gateway/src/http/event-stream.ts';
 import {
   DEFAULT_MODEL_ID,
   finishChunk,

@@ -27,6 +27,7 @@ import {
   toolCallAnswer,
 } from '../support/scripted-backend.ts';
 import { startGateway } from '../support/start-gateway.ts';
+import { parseSseData } from '../support/read-sse-events.ts';
 
 const seconds = Number(process.env['SOAK_SECONDS'] ?? 60);
 const concurrency = Number(process.env['SOAK_CONCURRENCY'] ?? 8);
@@ -99,15 +100,7 @@ async function main(): Promise<void> {
         }
         const text = await response.text();
         if (response.status === 200) {
-          const last = stream
-            ? (text
-                .split('\n\n')
-                .filter((frame) => frame.includes('data: '))
-                .at(-1) ?? '')
-            : text;
-          const type = stream
-            ? (JSON.parse(last.slice(last.indexOf('data: ') + 6)) as { type: string }).type
-            : `response.${(JSON.parse(text) as { status: string }).status}`;
+          const type = stream ? parseSseData(text).at(-1)?.type : `response.${(JSON.parse(text) as { status: string }).status}`;
           if (type === 'response.completed') count('completed');
           else if (type === 'response.failed' || type === 'response.incomplete') count('failed_in_band');
           else count('unexpected', `stream ended with ${type}`);

@@ -3,8 +3,8 @@ import { describe, expect, it, vi } from 'vitest';
 import { createMemoryResponseStore, type StoredResponseRecord } from '@rgw/response-store';
 import { parseResponsesRequest } from '@rgw/responses';
 import { createReasoningSealer } from '../../apps/gateway/src/security/create-reasoning-sealer.ts';
-import { sealCompactionSummary } from '../../apps/gateway/src/stored/compaction-summary.ts';
-import { prepareConversation } from '../../apps/gateway/src/stored/prepare-conversation.ts';
+import { sealCompactionSummary } from '../../apps/gateway/src/conversation/compaction-summary.ts';
+import { prepareConversation } from '../../apps/gateway/src/conversation/prepare-conversation.ts';
 
 const ALICE = 'a'.repeat(64);
 const BOB = 'b'.repeat(64);

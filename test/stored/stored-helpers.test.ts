@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Response, ResponseStreamEvent } from '@rgw/responses';
 import { createReasoningSealer } from '../../apps/gateway/src/security/create-reasoning-sealer.ts';
-import { sealCompactionSummary, unsealCompactionSummary } from '../../apps/gateway/src/stored/compaction-summary.ts';
+import { sealCompactionSummary, unsealCompactionSummary } from '../../apps/gateway/src/conversation/compaction-summary.ts';
 import { createEventLog } from '../../apps/gateway/src/stored/event-log.ts';
-import { estimateInputTokens } from '../../apps/gateway/src/stored/estimate-input-tokens.ts';
+import { estimateInputTokens } from '../../apps/gateway/src/conversation/estimate-input-tokens.ts';
 import { replayResponseEvents } from '../../apps/gateway/src/stored/replay-response-events.ts';
 
 const finished = {

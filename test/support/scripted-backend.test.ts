@@ -23,6 +23,7 @@ import {
   toolCallChunks,
   usageChunk,
 } from './scripted-backend.ts';
+import { parseSseEvents } from './read-sse-events.ts';
 
 let backend: ScriptedBackend;
 let client: OpenAI;
@@ -206,7 +207,7 @@ describe('scripted backend, driven by the openai SDK', () => {
     const script = { steps: [roleChunk(), ...textChunks('wörld 👋', { split: 8 }), finishChunk('stop'), done()], writeBytesPerPiece: 3 };
     backend.enqueue(script, script);
     const raw = await fetchRaw({ model: DEFAULT_MODEL_ID, messages: [], stream: true });
-    const events = raw.text.split('\n\n').filter((event) => event !== '');
+    const events = parseSseEvents(raw.text);
     expect(raw.reads).toBeGreaterThan(events.length * 2);
     const chunks = await collect(await client.chat.completions.create({ model: DEFAULT_MODEL_ID, messages: [], stream: true }));
     expect(chunks.map((chunk) => chunk.choices[0]?.delta.content ?? '').join('')).toBe('wörld 👋');

@@ -6,6 +6,7 @@ import type { ResponseOutputItem } from 'openai/resources/responses/responses';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { type ScriptedBackend, type ScriptedBackendOptions, startScriptedBackend } from './scripted-backend.ts';
 import { type StartedGateway, startGateway } from './start-gateway.ts';
+import { parseSseEvents, type SseEvent } from './read-sse-events.ts';
 
 export interface GatewayWithBackend {
   readonly backend: ScriptedBackend;
@@ -13,6 +14,8 @@ export interface GatewayWithBackend {
 }
 
 /** The API key e2e clients send; the gateway forwards it to the backend as `Bearer E2E_API_KEY`. */
+export type { SseEvent };
+
 export const E2E_API_KEY = 'sk-e2e-test-key';
 
 export function useGatewayWithBackend(
@@ -45,13 +48,6 @@ export function useGatewayWithBackend(
   };
 }
 
-export interface SseEvent {
-  /** The `event:` line, if any. */
-  readonly event: string | undefined;
-  /** The parsed `data:` JSON. */
-  readonly data: Record<string, unknown>;
-}
-
 /** POSTs a streaming Responses request with plain fetch and parses every SSE frame (for wire-level checks). */
 export async function postResponsesStream(
   baseURL: string,
@@ -63,16 +59,7 @@ export async function postResponsesStream(
     body: JSON.stringify({ ...body, stream: true }),
   });
   const text = await response.text();
-  const events: SseEvent[] = [];
-  for (const frame of text.split(/\r?\n\r?\n/)) {
-    let event: string | undefined;
-    const data: string[] = [];
-    for (const line of frame.split(/\r?\n/)) {
-      if (line.startsWith('event:')) event = line.slice(6).trim();
-      else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
-    }
-    if (data.length > 0) events.push({ event, data: JSON.parse(data.join('\n')) as Record<string, unknown> });
-  }
+  const events = parseSseEvents(text);
   return { status: response.status, contentType: response.headers.get('content-type'), events, text };
 }
 

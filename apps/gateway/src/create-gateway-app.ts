@@ -7,12 +7,22 @@ import { limitRequestRate } from './http/limit-request-rate.ts';
 import { renderErrors, renderNotFound } from './http/render-errors.ts';
 import { health, metrics, ready } from './routes/health-routes.ts';
 import { listModels, retrieveModel } from './routes/models-routes.ts';
-import { serveResponses } from './responses/serve-responses.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { compactResponse } from './routes/compact-response.ts';
+import { countInputTokens } from './routes/count-input-tokens.ts';
+import { createResponse } from './routes/create-response.ts';
 import { STORED_RESPONSE_ROUTES, registerStoredResponseRoutes } from './stored/stored-response-routes.ts';
 
 /** Route templates, for metric labels of requests express has not matched yet. */
-const GATEWAY_ROUTES = ['/v1/responses', ...STORED_RESPONSE_ROUTES, '/v1/models', '/v1/models/:id', '/ready'];
+const GATEWAY_ROUTES = [
+  '/v1/responses',
+  '/v1/responses/input_tokens',
+  '/v1/responses/compact',
+  ...STORED_RESPONSE_ROUTES,
+  '/v1/models',
+  '/v1/models/:id',
+  '/ready',
+];
 
 /** The express app: routes and middleware only; all I/O arrives through `deps`. */
 export function createGatewayApp(deps: GatewayDependencies, extraRoutes?: (app: Express) => void): Express {
@@ -36,11 +46,15 @@ export function createGatewayApp(deps: GatewayDependencies, extraRoutes?: (app: 
     deps.rateLimiter ??
     (deps.config.RATE_LIMIT_REQUESTS_PER_MINUTE > 0 ? createMemoryRateLimiter({ limit: deps.config.RATE_LIMIT_REQUESTS_PER_MINUTE }) : undefined);
   // The per-key rate limit runs right after authentication, before the body is read.
-  const auth = limiter ? [authenticate(), limitRequestRate(limiter)] : [authenticate()];
-  app.post('/v1/responses', auth, serveResponses(deps));
+  const authenticated = authenticate(deps.stored.ownerOf);
+  const auth = limiter ? [authenticated, limitRequestRate(limiter)] : [authenticated];
+  app.post('/v1/responses', auth, createResponse(deps));
+  // Before `/v1/responses/:id` routes: these two paths are not response ids.
+  app.post('/v1/responses/input_tokens', auth, countInputTokens(deps));
+  app.post('/v1/responses/compact', auth, compactResponse(deps));
   app.get('/v1/models', auth, listModels(deps.catalog));
   app.get('/v1/models/:id', auth, retrieveModel(deps.catalog));
-  if (deps.stored) registerStoredResponseRoutes(app, deps, deps.stored, auth);
+  registerStoredResponseRoutes(app, deps.stored, auth);
   extraRoutes?.(app);
 
   app.use(renderNotFound() as RequestHandler);

@@ -16,6 +16,7 @@ import { createId } from './create-id.ts';
 import type { GatewayDependencies } from './gateway-dependencies.ts';
 import { createReasoningSealer } from './security/create-reasoning-sealer.ts';
 import { createConfiguredStoredResponses } from './stored/create-configured-stored-responses.ts';
+import { createTurnShutdown } from './turns/create-turn-shutdown.ts';
 import packageJson from '../../../package.json' with { type: 'json' };
 
 export interface StartGatewayOptions {
@@ -30,6 +31,9 @@ export interface RunningGateway {
   /** Stop accepting, let in-flight requests finish up to `graceMs`, then close everything. */
   stop(graceMs: number): Promise<void>;
 }
+
+/** After the grace period, how long turns get to write their in-band ending before connections are cut, ms. */
+const FINAL_WORDS_MS = 1_000;
 
 /** Wires config → dependencies → express app → HTTP server with slowloris-safe timeouts. */
 export async function startGateway(options: StartGatewayOptions): Promise<RunningGateway> {
@@ -88,6 +92,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   metrics.buildInfo.set({ version: packageJson.version, mode: config.REDIS_URL ? 'cluster' : 'embedded' }, 1);
 
   let draining = false;
+  const turnShutdown = createTurnShutdown();
   const deps: GatewayDependencies = {
     config,
     logger,
@@ -115,6 +120,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     sealReasoning: sealer.seal,
     unsealReasoning: sealer.unseal,
     stored: storedResponses.stored,
+    turnShutdown,
     ...(rateLimiter ? { rateLimiter } : {}),
   };
 
@@ -148,7 +154,12 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       const closed = drainer.drain();
       const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
       if ((await Promise.race([closed, deadline])) === 'timeout') {
-        logger.warn('grace period over: closing remaining connections');
+        // Every turn still running ends in-band (a stream gets `error` + `response.failed`, a waiting
+        // JSON request a 503), so no client is left with a cut connection and no answer.
+        logger.warn('grace period over: ending the remaining responses, then closing their connections');
+        turnShutdown.shutDown();
+        const ended = new Promise<'timeout'>((resolve) => setTimeout(resolve, FINAL_WORDS_MS, 'timeout').unref());
+        await Promise.race([closed, ended]);
         drainer.closeAll();
       }
       await Promise.allSettled([runsDrained, catalog.close(), breaker.close(), upstream.close()]);

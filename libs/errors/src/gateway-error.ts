@@ -56,12 +56,6 @@ export class NotFoundError extends GatewayError {
   readonly type = 'invalid_request_error';
 }
 
-/** 408: the client was too slow sending its request. */
-export class RequestTimeoutError extends GatewayError {
-  readonly status = 408;
-  readonly type = 'invalid_request_error';
-}
-
 /** 429: a rate limit, ours or the backend's. */
 export class RateLimitError extends GatewayError {
   readonly status = 429;

@@ -11,14 +11,14 @@ import { serializeError } from './serialize-error.ts';
  * one access-log line written when the response ends. Only scalar values are logged (never bodies).
  */
 export interface RequestLogFields {
-  model?: string;
+  model?: string | undefined;
   /** Time from request arrival to the first output delta sent to the client, milliseconds. */
-  ttft_ms?: number;
-  input_tokens?: number;
-  output_tokens?: number;
-  reasoning_tokens?: number;
-  upstream_status?: number;
-  error_code?: string;
+  ttft_ms?: number | undefined;
+  input_tokens?: number | undefined;
+  output_tokens?: number | undefined;
+  reasoning_tokens?: number | undefined;
+  upstream_status?: number | undefined;
+  error_code?: string | undefined;
   [field: string]: string | number | boolean | null | undefined;
 }
 

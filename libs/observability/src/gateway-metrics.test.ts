@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { createGatewayMetrics } from './gateway-metrics.ts';
-import { normalizeModelLabel } from './normalize-model-label.ts';
 
 async function scrape(metrics: ReturnType<typeof createGatewayMetrics>): Promise<string> {
   return metrics.registry.metrics();
@@ -94,25 +93,5 @@ describe('createGatewayMetrics', () => {
     expect(await scrape(metrics)).toContain('gateway_redis_up 1');
     ready = false;
     expect(await scrape(metrics)).toContain('gateway_redis_up 0');
-  });
-});
-
-describe('normalizeModelLabel', () => {
-  const catalogue = new Set(['deepseek-ai/DeepSeek-V3-0324', 'Qwen/Qwen3-32B']);
-  const isKnown = (id: string) => catalogue.has(id);
-
-  it('keeps a catalogue id as the label value', () => {
-    expect(normalizeModelLabel('Qwen/Qwen3-32B', isKnown)).toBe('Qwen/Qwen3-32B');
-  });
-
-  it('folds any string outside the catalogue into "other", so clients cannot create series', () => {
-    expect(normalizeModelLabel('my-made-up-model-123', isKnown)).toBe('other');
-    expect(normalizeModelLabel('Bearer sk-leak', isKnown)).toBe('other');
-  });
-
-  it('labels a missing model "other"', () => {
-    expect(normalizeModelLabel(undefined, isKnown)).toBe('other');
-    expect(normalizeModelLabel(null, isKnown)).toBe('other');
-    expect(normalizeModelLabel('', isKnown)).toBe('other');
   });
 });

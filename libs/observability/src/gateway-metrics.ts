@@ -4,7 +4,7 @@ import { HTTP_DURATION_BUCKETS, STREAM_DURATION_BUCKETS, TIME_TO_FIRST_TOKEN_BUC
 /**
  * Every metric the gateway exposes on `GET /metrics`, on one registry per process.
  * Label values are bounded by construction: `route` is an express template or `unmatched`, `model` is
- * a catalogue id or `other` (see normalizeModelLabel), `scope` is a breaker scope built from catalogue
+ * a catalogue id or `other` (see OTHER_MODEL_LABEL), `scope` is a breaker scope built from catalogue
  * ids; no label ever carries a key, a user, a request id or an error message.
  * docs/operations.md has the reference table; deploy/grafana and deploy/prometheus query these names.
  */

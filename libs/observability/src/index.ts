@@ -12,7 +12,7 @@ export { createWorkerMetrics } from './worker-metrics.ts';
 export type { WorkerMetrics } from './worker-metrics.ts';
 export { createHttpMetricsMiddleware } from './http-metrics-middleware.ts';
 export type { HttpMetricsOptions } from './http-metrics-middleware.ts';
-export { normalizeModelLabel, OTHER_MODEL_LABEL } from './normalize-model-label.ts';
+export { OTHER_MODEL_LABEL } from './other-model-label.ts';
 export {
   HTTP_DURATION_BUCKETS,
   STREAM_DURATION_BUCKETS,

@@ -4,7 +4,7 @@
  * `ChatCompletionChunk` / `ChatCompletion` plus the reasoning fields of responses-api.md §8.2.
  */
 import { z } from 'zod';
-import type { UpstreamStreamError } from './converter-contract.ts';
+import type { UpstreamStreamError } from './upstream-stream-error.ts';
 import { mapChatBackendError } from './map-chat-backend-error.ts';
 
 /** `reasoning` is a string on vLLM/OpenRouter, an object `{text}` or `{content}` on some other hosts. */

@@ -10,6 +10,9 @@
  */
 import type { Response, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import type { ChatCompletionChunk } from './chat-chunk-schema.ts';
+import type { UpstreamStreamError } from './upstream-stream-error.ts';
+
+export type { UpstreamStreamError };
 
 export type { Response, ResponseStreamEvent };
 
@@ -19,12 +22,6 @@ export type ChatStreamEvent =
   /** `data: [DONE]` was seen. A stream that ends without it and without a finish_reason was cut. */
   | { readonly type: 'done' }
   | { readonly type: 'error'; readonly error: UpstreamStreamError };
-
-export interface UpstreamStreamError {
-  readonly message: string;
-  /** A Responses error code clients understand: server_error, context_length_exceeded, rate_limit_exceeded, ... */
-  readonly code: string;
-}
 
 /**
  * How flattened Chat tool names map back to Responses items. Namespaced tools are flattened to

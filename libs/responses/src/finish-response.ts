@@ -3,15 +3,15 @@
  * `response.completed` / `response.incomplete` after `[DONE]` (or EOF after a finish_reason), or
  * `error` + `response.failed` when the backend failed or the connection was cut (responses-api.md §4.3, §8.4).
  */
-import type { Response, ResponseError, ResponseErrorEvent } from 'openai/resources/responses/responses';
-import type { UpstreamStreamError } from './converter-contract.ts';
+import type { Response, ResponseUsage } from 'openai/resources/responses/responses';
+import { buildFailedResponse, buildFailureEvents } from './build-failure-events.ts';
+import type { UpstreamStreamError } from './upstream-stream-error.ts';
 import type { EchoedRequestFields } from './build-response-skeleton.ts';
 import { isCompleteJson } from './build-tool-call-item.ts';
-import { closeOpenItem, type ItemStatus } from './close-open-item.ts';
 import { flushBufferedToolCalls } from './handle-tool-call-deltas.ts';
 import { mapChatFinishReason, type FinishOutcome } from './map-chat-finish-reason.ts';
 import { mapChatUsage } from './map-chat-usage.ts';
-import { emit, type StreamState, type ToolCallBuffer } from './stream-state.ts';
+import { closeOpenItem, emit, type ItemStatus, type StreamState, type ToolCallBuffer } from './stream-state.ts';
 
 export function startResponse(state: StreamState): void {
   emit(state, { type: 'response.created', response: { ...state.skeleton } });
@@ -46,37 +46,16 @@ export function finishResponse(state: StreamState): void {
 /**
  * The backend failed mid-stream or the stream was cut. Open items close as `incomplete`; calls never
  * announced are dropped, since a client that runs calls from `output_item.done` (Codex) must not run
- * one the backend never finished. Real OpenAI nests the error (`{"error":{type,code,message,param}}`)
- * and the SDKs read that; the flat spec fields are sent too for schema-validating clients.
+ * one the backend never finished.
  */
 export function failResponse(state: StreamState, error: UpstreamStreamError): void {
   if (state.ended) return;
   closeOpenItem(state, 'incomplete');
-  const errorEvent: Omit<ResponseErrorEvent, 'sequence_number'> & { readonly error: NestedError } = {
-    type: 'error',
-    code: error.code,
-    message: error.message,
-    param: null,
-    error: { type: 'server_error', code: error.code, message: error.message, param: null },
-  };
-  emit(state, errorEvent);
-  const response: Response = {
-    ...state.skeleton,
-    status: 'failed',
-    // Real servers use codes beyond the SDK's enum (context_length_exceeded, insufficient_quota); Codex acts on them.
-    error: { code: error.code as ResponseError['code'], message: error.message },
-    output: [...state.output],
-    usage: state.usage === null ? null : mapChatUsage(state.usage),
-  } as unknown as Response;
-  emit(state, { type: 'response.failed', response });
+  // `usage` is null, not absent, when the backend never reported any (the echo the Open Responses schema checks).
+  const usage = (state.usage === null ? null : mapChatUsage(state.usage)) as unknown as ResponseUsage;
+  const failed = buildFailedResponse({ ...state.skeleton, output: [...state.output], usage }, error);
+  for (const event of buildFailureEvents(failed)) emit(state, event);
   state.ended = true;
-}
-
-interface NestedError {
-  readonly type: string;
-  readonly code: string;
-  readonly message: string;
-  readonly param: null;
 }
 
 /**

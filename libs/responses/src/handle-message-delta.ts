@@ -5,8 +5,7 @@
  */
 import type { ResponseOutputMessage, ResponseOutputText, ResponseTextDeltaEvent } from 'openai/resources/responses/responses';
 import type { ChatLogprobs } from './chat-chunk-schema.ts';
-import { closeOpenItem, type ItemStatus } from './close-open-item.ts';
-import { emit, finishOpenItem, nextOutputIndex, type MessagePart, type OpenMessage, type StreamState } from './stream-state.ts';
+import { closeOpenItem, emit, finishOpenItem, type ItemStatus, type MessagePart, nextOutputIndex, type OpenMessage, type StreamState } from './stream-state.ts';
 
 export function handleTextDelta(state: StreamState, delta: string, logprobs: ChatLogprobs | null | undefined): void {
   const message = state.open?.kind === 'message' ? state.open : openMessage(state);
@@ -35,7 +34,7 @@ export function handleRefusalDelta(state: StreamState, delta: string): void {
   emit(state, { type: 'response.refusal.delta', ...address, delta });
 }
 
-export function closeMessage(state: StreamState, message: OpenMessage, status: ItemStatus): void {
+function closeMessage(state: StreamState, message: OpenMessage, status: ItemStatus): void {
   closeCurrentPart(state, message);
   const final: ResponseOutputMessage = {
     id: message.id,
@@ -50,7 +49,13 @@ export function closeMessage(state: StreamState, message: OpenMessage, status: I
 
 function openMessage(state: StreamState): OpenMessage {
   closeOpenItem(state, 'completed');
-  const message: OpenMessage = { kind: 'message', outputIndex: nextOutputIndex(state), id: state.context.createId('msg'), parts: [] };
+  const message: OpenMessage = {
+    kind: 'message',
+    outputIndex: nextOutputIndex(state),
+    id: state.context.createId('msg'),
+    parts: [],
+    close: (status) => closeMessage(state, message, status),
+  };
   state.open = message;
   emit(state, {
     type: 'response.output_item.added',

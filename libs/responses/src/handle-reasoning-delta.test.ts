@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import type { ChatStreamEvent } from './converter-contract.ts';
-import { convertChatStreamToResponsesEvents } from './convert-chat-stream-to-responses-events.ts';
+import { convertChatEventsToResponsesEvents } from './create-response-event-converter.ts';
 import { createTestContext, type TestContextOptions } from './test-support/create-test-context.ts';
-import { collect, streamOf } from './test-support/load-chunk-fixture.ts';
 
 const reasoningThenAnswer: ChatStreamEvent[] = [
   { type: 'chunk', chunk: { choices: [{ index: 0, delta: { reasoning_content: 'think' }, finish_reason: null }] } },
@@ -12,7 +11,7 @@ const reasoningThenAnswer: ChatStreamEvent[] = [
 ];
 
 async function finishedReasoningItem(options: TestContextOptions = {}): Promise<Record<string, unknown>> {
-  const events: ResponseStreamEvent[] = await collect(convertChatStreamToResponsesEvents(streamOf(reasoningThenAnswer), createTestContext(options)));
+  const events: ResponseStreamEvent[] = convertChatEventsToResponsesEvents(reasoningThenAnswer, createTestContext(options));
   const done = events.find((event) => event.type === 'response.output_item.done' && event.item.type === 'reasoning');
   if (done?.type !== 'response.output_item.done') throw new Error('no reasoning output_item.done');
   return done.item as unknown as Record<string, unknown>;

@@ -5,8 +5,7 @@
  * summary events and Codex always asks for a summary (responses-api.md §4.4 c, §11.2).
  */
 import type { ResponseReasoningItem } from 'openai/resources/responses/responses';
-import { closeOpenItem, type ItemStatus } from './close-open-item.ts';
-import { emit, finishOpenItem, nextOutputIndex, type OpenReasoning, type StreamState } from './stream-state.ts';
+import { closeOpenItem, emit, finishOpenItem, type ItemStatus, nextOutputIndex, type OpenReasoning, type StreamState } from './stream-state.ts';
 
 export function handleReasoningDelta(state: StreamState, delta: string): void {
   const item = state.open?.kind === 'reasoning' ? state.open : openReasoning(state);
@@ -25,6 +24,7 @@ function openReasoning(state: StreamState): OpenReasoning {
     outputIndex: nextOutputIndex(state),
     id: state.context.createId('rs'),
     text: '',
+    close: (status) => closeReasoning(state, item, status),
   };
   state.open = item;
   const address = { item_id: item.id, output_index: item.outputIndex };
@@ -40,7 +40,7 @@ function openReasoning(state: StreamState): OpenReasoning {
   return item;
 }
 
-export function closeReasoning(state: StreamState, item: OpenReasoning, status: ItemStatus): void {
+function closeReasoning(state: StreamState, item: OpenReasoning, status: ItemStatus): void {
   const address = { item_id: item.id, output_index: item.outputIndex };
   const text = item.text;
   if (state.summaryRequested) {

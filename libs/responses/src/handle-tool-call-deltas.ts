@@ -5,9 +5,17 @@
  * alternate indices) wait and are emitted whole, in index order, when the stream ends.
  */
 import type { ResponseFunctionCallArgumentsDoneEvent } from 'openai/resources/responses/responses';
-import { closeOpenItem, type ItemStatus } from './close-open-item.ts';
 import type { ChatToolCallDelta } from './chat-chunk-schema.ts';
-import { emit, finishOpenItem, nextOutputIndex, type OpenToolCall, type StreamState, type ToolCallBuffer } from './stream-state.ts';
+import {
+  closeOpenItem,
+  emit,
+  finishOpenItem,
+  type ItemStatus,
+  nextOutputIndex,
+  type OpenToolCall,
+  type StreamState,
+  type ToolCallBuffer,
+} from './stream-state.ts';
 import { buildToolCallItem, resolveToolName } from './build-tool-call-item.ts';
 
 export function handleToolCallDeltas(state: StreamState, deltas: readonly ChatToolCallDelta[]): void {
@@ -32,12 +40,11 @@ export function flushBufferedToolCalls(state: StreamState, statusOf: (call: Tool
   waiting.sort((left, right) => left.chatIndex - right.chatIndex);
   for (const call of waiting) {
     announce(state, call);
-    const open = state.open;
-    if (open?.kind === 'tool_call') closeToolCall(state, open, statusOf(call));
+    closeOpenItem(state, statusOf(call));
   }
 }
 
-export function closeToolCall(state: StreamState, open: OpenToolCall, status: ItemStatus): void {
+function closeToolCall(state: StreamState, open: OpenToolCall, status: ItemStatus): void {
   const call = open.call;
   const item = buildToolCallItem(state, call, status);
   const address = { item_id: call.itemId ?? '', output_index: open.outputIndex };
@@ -96,7 +103,8 @@ function announce(state: StreamState, call: ToolCallBuffer): void {
   call.callId = pickCallId(state, call);
   const kind = resolveToolName(state, call.name).kind;
   call.itemId = state.context.createId(kind === 'custom' ? 'ctc' : 'fc');
-  state.open = { kind: 'tool_call', outputIndex, call };
+  const open: OpenToolCall = { kind: 'tool_call', outputIndex, call, close: (status) => closeToolCall(state, open, status) };
+  state.open = open;
   const skeleton = buildToolCallItem(state, call, 'in_progress');
   const item = skeleton.type === 'custom_tool_call' ? { ...skeleton, input: '' } : { ...skeleton, arguments: '' };
   emit(state, { type: 'response.output_item.added', output_index: outputIndex, item });

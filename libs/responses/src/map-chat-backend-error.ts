@@ -1,5 +1,11 @@
-import type { UpstreamStreamError } from './converter-contract.ts';
-import type { ChatBackendError } from './chat-chunk-schema.ts';
+import type { UpstreamStreamError } from './upstream-stream-error.ts';
+
+/** What every backend error shape is normalised to (chat-chunk-schema.ts parses them). */
+export interface BackendErrorFields {
+  readonly message: string;
+  readonly code: string | null;
+  readonly type?: string | null | undefined;
+}
 
 /**
  * Maps a backend error onto a Responses `error.code` that clients act on (responses-api.md §6):
@@ -8,7 +14,7 @@ import type { ChatBackendError } from './chat-chunk-schema.ts';
  * Backends word these differently (vLLM: "This model's maximum context length is 4096 tokens";
  * SGLang: "… is longer than the model's context length"), so the message is matched too.
  */
-export function mapChatBackendError(error: ChatBackendError): UpstreamStreamError {
+export function mapChatBackendError(error: BackendErrorFields): UpstreamStreamError {
   const haystack = `${error.code ?? ''} ${error.type ?? ''} ${error.message}`.toLowerCase();
   return { message: error.message, code: pickCode(haystack, error.code) };
 }

@@ -8,7 +8,19 @@ import type { ChatUsage } from './chat-chunk-schema.ts';
 import type { ResponseContext } from './converter-contract.ts';
 import { buildResponseSkeleton, isReasoningSummaryRequested } from './build-response-skeleton.ts';
 
-export interface OpenReasoning {
+/** `incomplete` when the backend stopped mid-item (length cap, content filter, cut stream). */
+export type ItemStatus = 'completed' | 'incomplete';
+
+/**
+ * Each open item carries the function that closes it (its done events and `output_item.done`), set
+ * by the handler that opened it: closing "whatever is open" then needs no switch over the handlers,
+ * so the handlers do not import each other (no import cycle).
+ */
+interface Closable {
+  readonly close: (status: ItemStatus) => void;
+}
+
+export interface OpenReasoning extends Closable {
   readonly kind: 'reasoning';
   readonly outputIndex: number;
   readonly id: string;
@@ -19,14 +31,14 @@ export type MessagePart =
   | { readonly type: 'output_text'; text: string; readonly logprobs: ResponseOutputText.Logprob[] }
   | { readonly type: 'refusal'; refusal: string };
 
-export interface OpenMessage {
+export interface OpenMessage extends Closable {
   readonly kind: 'message';
   readonly outputIndex: number;
   readonly id: string;
   readonly parts: MessagePart[];
 }
 
-export interface OpenToolCall {
+export interface OpenToolCall extends Closable {
   readonly kind: 'tool_call';
   readonly outputIndex: number;
   readonly call: ToolCallBuffer;
@@ -95,6 +107,11 @@ export function emit(state: StreamState, event: UnsequencedEvent): void {
 /** The output_index the next announced item gets: items are appended, one at a time. */
 export function nextOutputIndex(state: StreamState): number {
   return state.output.length + (state.open === null ? 0 : 1);
+}
+
+/** Closes whichever item is open; no-op when none is. */
+export function closeOpenItem(state: StreamState, status: ItemStatus): void {
+  state.open?.close(status);
 }
 
 /** Records a finished item at its output_index and clears the open slot. */

@@ -3,6 +3,8 @@
  * (streaming and not, alternating) until stopped, and record how each one ended. A stream counts
  * as complete only when its last event is `response.completed`; anything else is truncated.
  */
+import { parseSseData } from '../../support/read-sse-events.ts';
+
 export interface LoadResult {
   readonly stream: boolean;
   /** performance.now() at send and at the end of the body. */
@@ -58,9 +60,7 @@ async function sendOne(options: LoadOptions, stream: boolean): Promise<LoadResul
     let completed = false;
     if (response.status === 200) {
       if (stream) {
-        const frames = text.split('\n\n').filter((frame) => frame.includes('data: '));
-        const last = frames.at(-1);
-        completed = last !== undefined && (JSON.parse(last.slice(last.indexOf('data: ') + 6)) as { type: string }).type === 'response.completed';
+        completed = parseSseData(text).at(-1)?.type === 'response.completed';
       } else {
         completed = (JSON.parse(text) as { status?: string }).status === 'completed';
       }

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { AuthenticationError } from '@rgw/errors';
+import './request-context.ts';
 
 /** The client's key, from `Authorization: Bearer K` or `x-api-key: K`. It is forwarded, never stored or logged. */
 export function readApiKey(headers: Readonly<Record<string, string | string[] | undefined>>): string | null {
@@ -13,7 +14,11 @@ export function readApiKey(headers: Readonly<Record<string, string | string[] | 
   return null;
 }
 
-export function authenticate(): RequestHandler {
+/**
+ * Refuses a request without a key (401 before its body is read) and sets the request context:
+ * `res.locals.apiKey`, `owner` (the keyed hash stored responses are filed under) and `requestId`.
+ */
+export function authenticate(ownerOf: (apiKey: string) => string): RequestHandler {
   return (req, res, next) => {
     const apiKey = readApiKey(req.headers);
     if (!apiKey) {
@@ -24,7 +29,9 @@ export function authenticate(): RequestHandler {
         { code: 'missing_api_key' },
       );
     }
-    res.locals['apiKey'] = apiKey;
+    res.locals.apiKey = apiKey;
+    res.locals.owner = ownerOf(apiKey);
+    res.locals.requestId = String(req.id);
     next();
   };
 }

@@ -9,7 +9,7 @@ import { hashRateLimitKey, type RateLimiter } from '@rgw/rate-limit';
  */
 export function limitRequestRate(limiter: RateLimiter): RequestHandler {
   return async (req, res, next) => {
-    const decision = await limiter.consume(hashRateLimitKey(String(res.locals['apiKey'])));
+    const decision = await limiter.consume(hashRateLimitKey(res.locals.apiKey));
     res.setHeader('x-ratelimit-limit-requests', String(decision.limit));
     res.setHeader('x-ratelimit-remaining-requests', String(decision.remaining));
     res.setHeader('x-ratelimit-reset-requests', formatDuration(decision.allowed ? decision.resetMs : decision.retryAfterMs));

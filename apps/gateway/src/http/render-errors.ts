@@ -1,11 +1,12 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { GatewayError, NotFoundError, toErrorEnvelope } from '@rgw/errors';
+import { addLogFields } from './request-context.ts';
 
 /** The one place where a thrown error becomes the OpenAI envelope. */
 export function renderErrors(): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const { status, body, headers } = toErrorEnvelope(error);
-    res.locals['logFields'] = { ...res.locals['logFields'], error_code: body.error.code ?? body.error.type };
+    addLogFields(res, { error_code: body.error.code ?? body.error.type });
     if (!(error instanceof GatewayError)) req.log?.error({ err: error }, 'unhandled error');
     if (res.headersSent) {
       // A stream already started: the stream writer reports failures in-band; just end.

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
 import { NotFoundError, UpstreamError } from '@rgw/errors';
 import type { ModelCatalog } from '@rgw/model-catalog';
+import { resolveCatalogModel } from '../turns/resolve-catalog-model.ts';
 
 /** `GET /v1/models`: the backend's list as last fetched, every backend field kept. */
 export function listModels(catalog: ModelCatalog): RequestHandler {
@@ -15,12 +16,10 @@ export function listModels(catalog: ModelCatalog): RequestHandler {
 export function retrieveModel(catalog: ModelCatalog): RequestHandler {
   return (req, res) => {
     const requested = String(req.params['id'] ?? '');
-    const resolution = catalog.resolve(requested);
-    const model = resolution.kind === 'found' ? catalog.get(resolution.id) : undefined;
-    if (!model) {
-      const hint = resolution.kind === 'unknown' && resolution.suggestions.length > 0 ? ` Did you mean: ${resolution.suggestions.join(', ')}?` : '';
-      throw new NotFoundError(`The model '${requested}' does not exist.${hint}`, { param: 'model', code: 'model_not_found' });
-    }
+    const { knownModel } = resolveCatalogModel(catalog, requested);
+    const model = knownModel === null ? undefined : catalog.get(knownModel);
+    // Without a list nothing can be shown, though a turn would pass the model through.
+    if (!model) throw new NotFoundError(`The model '${requested}' does not exist.`, { param: 'model', code: 'model_not_found' });
     res.json(model);
   };
 }

@@ -1,9 +1,12 @@
 import type { Logger } from 'pino';
-import type { ResponseStore, StoredItem, StoredResponseObject } from '@rgw/response-store';
-import type { Response, ResponseStreamEvent } from '@rgw/responses';
 import { GatewayError } from '@rgw/errors';
-import { createEventLog, type EventLog } from './event-log.ts';
-import { saveResponse } from './save-response.ts';
+import type { ResponseStore, StoredItem, StoredResponseObject } from '@rgw/response-store';
+import { type Response, type ResponseStreamEvent, buildFailedResponse, buildFailureEvents } from '@rgw/responses';
+import { createEventLogSink } from '../sinks/create-event-log-sink.ts';
+import { type TurnPersistence, saveFinalResponse } from '../turns/save-final-response.ts';
+import { TurnShutdown } from '../turns/turn.ts';
+import type { TurnSink } from '../turns/turn-sink.ts';
+import { type EventLog, createEventLog } from './event-log.ts';
 
 export interface BackgroundRunSpec {
   readonly owner: string;
@@ -11,8 +14,11 @@ export interface BackgroundRunSpec {
   readonly queued: Response;
   readonly inputItems: readonly StoredItem[];
   readonly ancestorIds: readonly string[];
-  /** The backend call; must stop when `signal` aborts. */
-  readonly execute: (signal: AbortSignal) => AsyncIterable<ResponseStreamEvent>;
+  /**
+   * Runs the turn (the gateway's runTurn) into `sink`, keeping its final Response through `persist`;
+   * must stop when `signal` aborts.
+   */
+  readonly execute: (signal: AbortSignal, sink: TurnSink, persist: TurnPersistence) => Promise<unknown>;
   readonly log: Logger;
 }
 
@@ -31,7 +37,7 @@ export interface BackgroundRuns {
   find(responseId: string): BackgroundRun | undefined;
   /** Aborts this replica's run at once (a cancel); other replicas' runs notice through the status poll. */
   abortLocal(responseId: string): boolean;
-  /** Shutdown: let runs finish for up to `graceMs`, then abort the rest, which are stored as failed. */
+  /** Shutdown: let runs finish for up to `graceMs`, then end the rest, which are stored as failed. */
   drain(graceMs: number): Promise<void>;
 }
 
@@ -43,7 +49,8 @@ export interface BackgroundRunsOptions {
   readonly now: () => number;
 }
 
-type AbortReason = 'cancelled' | 'shutdown';
+/** The abort reason of a cancel; a shutdown's is a TurnShutdown (the turn then ends in-band, stored as failed). */
+const CANCELLED = 'cancelled';
 
 /**
  * Background responses (`background: true`): the run belongs to the gateway, not to the POST's
@@ -58,13 +65,13 @@ export function createBackgroundRuns(options: BackgroundRunsOptions): Background
   const running = new Map<string, { run: BackgroundRun; abort: AbortController }>();
 
   async function execute(spec: BackgroundRunSpec, log: EventLog, abort: AbortController): Promise<void> {
-    const persist = { store, owner: spec.owner, inputItems: spec.inputItems, ancestorIds: spec.ancestorIds, log: spec.log, unlessCancelled: true };
+    const persist: TurnPersistence = { store, owner: spec.owner, inputItems: spec.inputItems, ancestorIds: spec.ancestorIds, unlessCancelled: true };
     let sequence = 0;
-    const emit = (event: ResponseStreamEvent) => log.append({ ...event, sequence_number: sequence++ } as ResponseStreamEvent);
-    emit({ type: 'response.created', response: spec.queued, sequence_number: 0 });
-    emit({ type: 'response.queued', response: spec.queued, sequence_number: 0 });
+    const nextSequenceNumber = () => sequence++;
+    log.append({ type: 'response.created', response: spec.queued, sequence_number: nextSequenceNumber() });
+    log.append({ type: 'response.queued', response: spec.queued, sequence_number: nextSequenceNumber() });
 
-    const inProgress = { ...spec.queued, status: 'in_progress' } as Response;
+    const inProgress: Response = { ...spec.queued, status: 'in_progress' };
     const started = await store
       .save(
         spec.owner,
@@ -81,35 +88,22 @@ export function createBackgroundRuns(options: BackgroundRunsOptions): Background
       store.readStatus(spec.owner, spec.queued.id).then(
         (status) => {
           // Gone (deleted on another replica) stops the run as a cancel does.
-          if (status === 'cancelled' || status === null) abort.abort('cancelled' satisfies AbortReason);
+          if (status === 'cancelled' || status === null) abort.abort(CANCELLED);
         },
         () => undefined, // the store is down: keep running; the final write will tell
       );
     }, pollMs);
     poll.unref();
     try {
-      for await (const event of spec.execute(abort.signal)) {
-        if (abort.signal.aborted) break;
-        if (event.type === 'response.created') continue; // ours (status queued) went out first
-        if (event.type === 'response.completed' || event.type === 'response.incomplete' || event.type === 'response.failed') {
-          await saveResponse(event.response, persist);
-        }
-        emit(event);
-      }
-      if (abort.signal.aborted) throw new Error(`background run aborted (${String(abort.signal.reason)})`);
+      // The turn stores its final Response (unless cancelled meanwhile) before its terminal event reaches the log.
+      await spec.execute(abort.signal, createEventLogSink(log, nextSequenceNumber), persist);
     } catch (error) {
-      if (abort.signal.reason === 'cancelled') return;
-      const failed = failedResponse(spec.queued, error, abort.signal.reason === 'shutdown', options.now());
+      if (abort.signal.reason === CANCELLED) return;
+      // Refused before the backend answered (unknown model, open breaker, a backend error): stored as failed.
+      const failed = buildFailedResponse(spec.queued, failureOf(error, abort.signal), options.now());
       spec.log.warn({ err: error, error_code: failed.error?.code }, 'background response failed');
-      await saveResponse(failed, persist);
-      emit({
-        type: 'error',
-        code: failed.error?.code ?? 'server_error',
-        message: failed.error?.message ?? '',
-        param: null,
-        sequence_number: 0,
-      } as ResponseStreamEvent);
-      emit({ type: 'response.failed', response: failed, sequence_number: 0 });
+      await saveFinalResponse(persist, failed, spec.log);
+      for (const event of buildFailureEvents(failed)) log.append({ ...event, sequence_number: nextSequenceNumber() } as ResponseStreamEvent);
     } finally {
       clearInterval(poll);
     }
@@ -133,25 +127,21 @@ export function createBackgroundRuns(options: BackgroundRunsOptions): Background
     find: (responseId) => running.get(responseId)?.run,
     abortLocal(responseId) {
       const entry = running.get(responseId);
-      entry?.abort.abort('cancelled' satisfies AbortReason);
+      entry?.abort.abort(CANCELLED);
       return entry !== undefined;
     },
     async drain(graceMs) {
       const all = () => Promise.allSettled([...running.values()].map((entry) => entry.run.finished));
       const timer = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
       if ((await Promise.race([all(), timer])) !== 'timeout') return;
-      for (const entry of running.values()) entry.abort.abort('shutdown' satisfies AbortReason);
+      for (const entry of running.values()) entry.abort.abort(new TurnShutdown());
       await all();
     },
   };
 }
 
-function failedResponse(queued: Response, error: unknown, shutdown: boolean, now: number): Response {
-  const code = shutdown ? 'server_error' : error instanceof GatewayError ? (error.code ?? error.type) : 'server_error';
-  const message = shutdown
-    ? 'The gateway shut down before this background response finished.'
-    : error instanceof GatewayError
-      ? error.message
-      : 'The server had an error while processing your request.';
-  return { ...queued, status: 'failed', completed_at: now, error: { code, message } } as unknown as Response;
+function failureOf(error: unknown, signal: AbortSignal): { code: string; message: string } {
+  if (signal.reason instanceof TurnShutdown) return { code: 'server_error', message: 'The gateway shut down before this background response finished.' };
+  if (error instanceof GatewayError) return { code: error.code ?? error.type, message: error.message };
+  return { code: 'server_error', message: 'The server had an error while processing your request.' };
 }

@@ -1,4 +1,4 @@
-import type { Response, ResponseStreamEvent } from '@rgw/responses';
+import { type Response, type ResponseStreamEvent, terminalEventTypeOf } from '@rgw/responses';
 
 /**
  * A stored, finished Response as a stream (`GET /v1/responses/{id}?stream=true` when the run's
@@ -16,8 +16,7 @@ export function* replayResponseEvents(response: Response, startingAfter = -1): G
     events.push({ type: 'response.output_item.added', item: added as typeof item, output_index: outputIndex, sequence_number: 0 });
     events.push({ type: 'response.output_item.done', item, output_index: outputIndex, sequence_number: 0 });
   });
-  const terminal = response.status === 'failed' ? 'response.failed' : response.status === 'incomplete' ? 'response.incomplete' : 'response.completed';
-  events.push({ type: terminal, response, sequence_number: 0 } as ResponseStreamEvent);
+  events.push({ type: terminalEventTypeOf(response), response, sequence_number: 0 } as ResponseStreamEvent);
   for (const [index, event] of events.entries()) {
     if (index > startingAfter) yield { ...event, sequence_number: index } as ResponseStreamEvent;
   }

@@ -1,16 +1,11 @@
-import type { Express, Request, RequestHandler, Response as ExpressResponse } from 'express';
+import type { Express, Request, RequestHandler } from 'express';
 import { z } from 'zod';
 import { InvalidRequestError, NotFoundError } from '@rgw/errors';
 import { type StoredResponseRecord, paginateInputItems } from '@rgw/response-store';
-import { type Response, convertResponsesRequestToChat, parseResponsesRequest } from '@rgw/responses';
-import type { GatewayDependencies } from '../gateway-dependencies.ts';
-import { readJsonBody } from '../http/read-json-body.ts';
-import { compactConversation } from './compact-conversation.ts';
-import { estimateInputTokens } from './estimate-input-tokens.ts';
-import { prepareConversation } from './prepare-conversation.ts';
+import type { Response, ResponseStreamEvent } from '@rgw/responses';
+import { writeEventStream } from '../sinks/write-event-stream.ts';
 import { replayResponseEvents } from './replay-response-events.ts';
 import type { StoredResponses } from './stored-responses.ts';
-import { writeEventStream } from './write-event-stream.ts';
 
 const TERMINAL = new Set(['completed', 'failed', 'incomplete', 'cancelled']);
 /** How often `GET ?stream=true` re-reads a response that runs on another replica, ms. */
@@ -28,58 +23,29 @@ const inputItemsQuerySchema = z.looseObject({
 });
 
 /** Route templates of these endpoints, for metric labels (`createHttpMetricsMiddleware` routes). */
-export const STORED_RESPONSE_ROUTES = [
-  '/v1/responses/input_tokens',
-  '/v1/responses/compact',
-  '/v1/responses/:id',
-  '/v1/responses/:id/input_items',
-  '/v1/responses/:id/cancel',
-];
+export const STORED_RESPONSE_ROUTES = ['/v1/responses/:id', '/v1/responses/:id/input_items', '/v1/responses/:id/cancel'];
 
 /**
  * Registers the stored-response endpoints with full paths, each behind `auth` (authentication and
  * rate limiting): `GET|DELETE /v1/responses/:id`, `GET /v1/responses/:id/input_items`,
- * `POST /v1/responses/:id/cancel`, `POST /v1/responses/input_tokens`, `POST /v1/responses/compact`.
- * A response is visible only to the API key that created it: any other key gets the same 404 as
- * an unknown id.
+ * `POST /v1/responses/:id/cancel`. A response is visible only to the API key that created it: any
+ * other key gets the same 404 as an unknown id.
  */
-export function registerStoredResponseRoutes(app: Express, deps: GatewayDependencies, stored: StoredResponses, auth: readonly RequestHandler[]): void {
+export function registerStoredResponseRoutes(app: Express, stored: StoredResponses, auth: readonly RequestHandler[]): void {
   const router = {
     get: (path: string, handler: RequestHandler) => app.get(`/v1${path}`, ...auth, handler),
     post: (path: string, handler: RequestHandler) => app.post(`/v1${path}`, ...auth, handler),
     delete: (path: string, handler: RequestHandler) => app.delete(`/v1${path}`, ...auth, handler),
   };
-  const ownerOf = (res: ExpressResponse) => stored.ownerOf(String(res.locals['apiKey']));
-  const load = async (res: ExpressResponse, id: string): Promise<StoredResponseRecord> => {
-    const record = await stored.store.get(ownerOf(res), id);
+  const load = async (owner: string, id: string): Promise<StoredResponseRecord> => {
+    const record = await stored.store.get(owner, id);
     if (record === null) throw notFound(id);
     return record;
   };
 
-  router.post('/responses/input_tokens', async (req, res) => {
-    const body = await readJsonBody(req, deps.config.MAX_BODY_BYTES);
-    // Every field is optional here, `model` included; the count does not depend on it.
-    const withModel = typeof body === 'object' && body !== null && !Array.isArray(body) ? { model: 'unknown', ...body } : body;
-    const request = parseResponsesRequest(withModel, { maxInputItems: deps.config.MAX_INPUT_ITEMS });
-    const prepared = await prepareConversation(request, {
-      store: stored.store,
-      owner: ownerOf(res),
-      createId: deps.createId,
-      unseal: deps.unsealReasoning,
-      log: req.log,
-    });
-    const { chatRequest } = convertResponsesRequestToChat(prepared.request, {
-      model: request.model,
-      ...(deps.unsealReasoning ? { unsealReasoning: deps.unsealReasoning } : {}),
-    });
-    res.json({ object: 'response.input_tokens', input_tokens: await estimateInputTokens(chatRequest) });
-  });
-
-  router.post('/responses/compact', compactConversation(deps, stored));
-
   router.get('/responses/:id', async (req, res) => {
     const query = parseQuery(retrieveQuerySchema, req.query);
-    const record = await load(res, idOf(req));
+    const record = await load(res.locals.owner, idOf(req));
     if (!query.stream) {
       res.json(record.response);
       return;
@@ -89,11 +55,11 @@ export function registerStoredResponseRoutes(app: Express, deps: GatewayDependen
       await writeEventStream(res, local.events.follow(query.starting_after ?? -1));
       return;
     }
-    await writeEventStream(res, followStoredResponse(stored, ownerOf(res), record, query.starting_after ?? -1, res));
+    await writeEventStream(res, followStoredResponse(stored, res.locals.owner, record, query.starting_after ?? -1, res));
   });
 
   router.delete('/responses/:id', async (req, res) => {
-    const owner = ownerOf(res);
+    const { owner } = res.locals;
     // A running background response stops too: cancel (all replicas notice), then delete.
     const cancelled = await stored.store.cancel(owner, idOf(req));
     if (cancelled.kind === 'not_found') throw notFound(idOf(req));
@@ -104,14 +70,14 @@ export function registerStoredResponseRoutes(app: Express, deps: GatewayDependen
 
   router.get('/responses/:id/input_items', async (req, res) => {
     const query = parseQuery(inputItemsQuerySchema, req.query);
-    const record = await load(res, idOf(req));
+    const record = await load(res.locals.owner, idOf(req));
     res.json(paginateInputItems(record.inputItems, query));
   });
 
   router.post('/responses/:id/cancel', async (req, res) => {
     req.resume(); // no body is read; drain any
-    const owner = ownerOf(res);
-    const record = await load(res, idOf(req));
+    const { owner } = res.locals;
+    const record = await load(res.locals.owner, idOf(req));
     if (record.response['background'] !== true) {
       throw new InvalidRequestError('Only responses created with background set to true can be cancelled.', { param: null, code: 'invalid_request' });
     }
@@ -129,8 +95,8 @@ async function* followStoredResponse(
   owner: string,
   initial: StoredResponseRecord,
   startingAfter: number,
-  res: ExpressResponse,
-): AsyncGenerator<import('@rgw/responses').ResponseStreamEvent> {
+  res: { readonly destroyed: boolean },
+): AsyncGenerator<ResponseStreamEvent> {
   let record: StoredResponseRecord | null = initial;
   while (record !== null && !TERMINAL.has(record.response.status) && !res.destroyed) {
     await new Promise((resolve) => setTimeout(resolve, REMOTE_POLL_MS));

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
-import { convertChatStreamToResponsesEvents } from '../convert-chat-stream-to-responses-events.ts';
+import { convertChatEventsToResponsesEvents } from '../create-response-event-converter.ts';
 import { assertValidResponsesEventSequence } from './assert-valid-responses-event-sequence.ts';
 import { createTestContext } from './create-test-context.ts';
-import { collect, loadChunkFixture, streamOf } from './load-chunk-fixture.ts';
+import { loadChunkFixture } from './load-chunk-fixture.ts';
 
 async function validEvents(): Promise<ResponseStreamEvent[]> {
-  return collect(convertChatStreamToResponsesEvents(streamOf(loadChunkFixture('vllm-parallel-tool-calls')), createTestContext()));
+  return convertChatEventsToResponsesEvents(loadChunkFixture('vllm-parallel-tool-calls'), createTestContext());
 }
 
 /** Renumbers so only the defect under test is left. */

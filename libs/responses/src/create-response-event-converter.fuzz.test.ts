@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseChatChunk } from './chat-chunk-schema.ts';
 import type { ChatStreamEvent, ResponseStreamEvent } from './converter-contract.ts';
-import { convertChatEventsToResponsesEvents, convertChatStreamToResponsesEvents } from './convert-chat-stream-to-responses-events.ts';
+import { convertChatEventsToResponsesEvents } from './create-response-event-converter.ts';
 import { assertValidResponsesEventSequence } from './test-support/assert-valid-responses-event-sequence.ts';
 import { createTestContext } from './test-support/create-test-context.ts';
 
@@ -77,37 +77,30 @@ const toolNames = {
   ns__tool: { kind: 'function' as const, name: 'tool', namespace: 'ns' },
 };
 
-async function* fromArray<T>(items: readonly T[]): AsyncGenerator<T> {
-  yield* items;
-}
-
 function fuzzContext(stream: boolean) {
   return createTestContext({ request: { stream, reasoning: { summary: 'auto' } }, toolNames, sealReasoning: (reasoning) => `sealed:${reasoning.length}` });
 }
 
-async function convert(events: readonly ChatStreamEvent[], stream: boolean): Promise<ResponseStreamEvent[]> {
-  const context = fuzzContext(stream);
-  const output: ResponseStreamEvent[] = [];
-  for await (const event of convertChatStreamToResponsesEvents(fromArray(events), context)) output.push(event);
-  return output;
+function convert(events: readonly ChatStreamEvent[], stream: boolean): ResponseStreamEvent[] {
+  return convertChatEventsToResponsesEvents(events, fuzzContext(stream));
 }
 
 describe('answer side under fuzzing', () => {
-  it('any backend event sequence becomes a valid Responses event sequence with one terminal event', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(streamEvent, { maxLength: 30 }), async (events) => {
-        const output = await convert(events, true);
+  it('any backend event sequence becomes a valid Responses event sequence with one terminal event', () => {
+    fc.assert(
+      fc.property(fc.array(streamEvent, { maxLength: 30 }), (events) => {
+        const output = convert(events, true);
         assertValidResponsesEventSequence(output);
       }),
       { numRuns: 1_500 },
     );
   });
 
-  it('a stream cut before [DONE] and before any finish_reason never reports completed', async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(streamEvent, { maxLength: 20 }), async (events) => {
+  it('a stream cut before [DONE] and before any finish_reason never reports completed', () => {
+    fc.assert(
+      fc.property(fc.array(streamEvent, { maxLength: 20 }), (events) => {
         const cut = events.filter((event) => event.type === 'chunk' && (event.chunk.choices ?? []).every((choice) => choice.finish_reason == null));
-        const output = await convert(cut, true);
+        const output = convert(cut, true);
         const terminal = assertValidResponsesEventSequence(output);
         expect(terminal.status).not.toBe('completed');
       }),
@@ -115,12 +108,37 @@ describe('answer side under fuzzing', () => {
     );
   });
 
-  it("the synchronous converter (non-streamed completions) gives exactly the stream converter's events", async () => {
-    await fc.assert(
-      fc.asyncProperty(fc.array(streamEvent, { maxLength: 30 }), async (events) => {
-        expect(convertChatEventsToResponsesEvents(events, fuzzContext(false))).toEqual(await convert(events, false));
+  it('the final Response does not depend on how the backend cut its text into chunks', () => {
+    fc.assert(
+      fc.property(fc.array(streamEvent, { maxLength: 30 }), fc.nat(), (events, seed) => {
+        const resplit = events.flatMap((event): ChatStreamEvent[] => splitContent(event, seed));
+        expect(convert(resplit, true).at(-1)).toMatchObject({ type: convert(events, true).at(-1)?.type, response: terminalOf(convert(events, true)) });
       }),
       { numRuns: 1_000 },
     );
   });
 });
+
+/** A chunk whose text content is split in two chunks at a point chosen by `seed`: what a backend streaming faster or slower sends. */
+function splitContent(event: ChatStreamEvent, seed: number): ChatStreamEvent[] {
+  if (event.type !== 'chunk') return [event];
+  const choice = event.chunk.choices?.[0];
+  const content = choice?.delta?.content;
+  if (choice === undefined || typeof content !== 'string' || content.length < 2) return [event];
+  const at = 1 + (seed % (content.length - 1));
+  const { tool_calls: toolCalls, ...beforeTools } = choice.delta ?? {};
+  const first: ChatStreamEvent = {
+    type: 'chunk',
+    chunk: { ...event.chunk, usage: null, choices: [{ ...choice, delta: { ...beforeTools, content: content.slice(0, at) }, finish_reason: null }] },
+  };
+  const second: ChatStreamEvent = {
+    type: 'chunk',
+    chunk: { ...event.chunk, choices: [{ ...choice, delta: { content: content.slice(at), ...(toolCalls === undefined ? {} : { tool_calls: toolCalls }) } }] },
+  };
+  return [first, second];
+}
+
+function terminalOf(events: readonly ResponseStreamEvent[]): unknown {
+  const last = events.at(-1);
+  return last !== undefined && 'response' in last ? last.response : undefined;
+}

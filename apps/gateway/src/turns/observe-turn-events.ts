@@ -1,5 +1,5 @@
-import type { GatewayMetrics } from '@rgw/observability';
-import type { ResponseStreamEvent } from '@rgw/responses';
+import type { GatewayMetrics, RequestLogFields } from '@rgw/observability';
+import { isTerminalEvent, type ResponseStreamEvent } from '@rgw/responses';
 
 const FIRST_TOKEN_TYPES = new Set([
   'response.output_text.delta',
@@ -18,15 +18,15 @@ export interface ObserveOptions {
   /** performance.now() at request start. */
   readonly startedAt: number;
   readonly upstreamStartedAt: number;
-  readonly onFinished: (fields: Record<string, unknown>) => void;
+  readonly onFinished: (fields: RequestLogFields) => void;
 }
 
 /**
- * A tap the pipeline calls with every event it passes on: records time to first token, tokens and
+ * Called by the turn runner with every event it passes on: records time to first token, tokens and
  * durations. A function rather than one more async generator around the stream: each generator layer
  * costs a promise per event (a third of a non-streamed answer's converter CPU, docs/benchmarks.md).
  */
-export function createResponseObserver(options: ObserveOptions): (event: ResponseStreamEvent) => void {
+export function createTurnObserver(options: ObserveOptions): (event: ResponseStreamEvent) => void {
   const { metrics, model } = options;
   let firstTokenAt: number | null = null;
   return (event) => {
@@ -34,7 +34,7 @@ export function createResponseObserver(options: ObserveOptions): (event: Respons
       firstTokenAt = performance.now();
       metrics.timeToFirstToken.observe({ model }, (firstTokenAt - options.startedAt) / 1000);
     }
-    if (event.type === 'response.completed' || event.type === 'response.incomplete' || event.type === 'response.failed') {
+    if (isTerminalEvent(event)) {
       const finishedAt = performance.now();
       const response = event.response;
       const usage = response.usage;

@@ -9,6 +9,16 @@ export function encodeSseEvent(event: { readonly type: string }): string {
   return `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
+/** Answers 200 with an event stream: the status and headers leave at once (no byte of the body yet). */
+export function openEventStream(res: ServerResponse): void {
+  res.statusCode = 200;
+  res.setHeader('content-type', 'text/event-stream; charset=utf-8');
+  res.setHeader('cache-control', 'no-cache');
+  // nginx and other proxies must not buffer the stream.
+  res.setHeader('x-accel-buffering', 'no');
+  res.flushHeaders();
+}
+
 /**
  * Writes one event. When the socket's buffer is full it returns a promise of the drain, which the
  * caller awaits, so a client that stops reading holds back the backend instead of growing our

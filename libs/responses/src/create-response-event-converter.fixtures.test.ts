@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { APIError } from 'openai';
 import type { Response, ResponseStreamEvent } from 'openai/resources/responses/responses';
-import { convertChatStreamToResponsesEvents } from './convert-chat-stream-to-responses-events.ts';
+import { convertChatEventsToResponsesEvents } from './create-response-event-converter.ts';
 import { assertValidResponsesEventSequence } from './test-support/assert-valid-responses-event-sequence.ts';
 import { createTestContext, type TestContextOptions } from './test-support/create-test-context.ts';
-import { collect, loadChunkFixture, streamOf } from './test-support/load-chunk-fixture.ts';
+import { loadChunkFixture } from './test-support/load-chunk-fixture.ts';
 import { replayThroughOpenAiSdk } from './test-support/replay-through-openai-sdk.ts';
 
 async function replayFixture(name: string, options: TestContextOptions = {}): Promise<{ events: ResponseStreamEvent[]; response: Response }> {
-  const events = await collect(convertChatStreamToResponsesEvents(streamOf(loadChunkFixture(name)), createTestContext(options)));
+  const events = convertChatEventsToResponsesEvents(loadChunkFixture(name), createTestContext(options));
   return { events, response: assertValidResponsesEventSequence(events) };
 }
 

@@ -1,8 +1,10 @@
 /**
- * Chat Completions stream → Responses stream events (responses-api.md §4, §8). An async generator over
- * a typed state record: one handler per chunk family, each queueing events that are yielded after every
- * input event. Pure: ids and clocks come from the context. Always yields `response.created`,
- * `response.in_progress` first and exactly one terminal event last, whatever the backend does.
+ * Chat Completions stream → Responses stream events (responses-api.md §4, §8), one backend event at a
+ * time: the state machine over a typed state record, one handler per chunk family, each queueing the
+ * events it produces. Push-based, so whoever reads the backend (the turn runner, a test, a benchmark)
+ * drives it without an async generator layer (a promise per event) in between. Pure: ids and clocks
+ * come from the context. `start()` gives `response.created` and `response.in_progress`; after that,
+ * whatever is pushed, exactly one terminal event comes out, last, and nothing after it.
  */
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import type { ChatCompletionChunk } from './chat-chunk-schema.ts';
@@ -13,46 +15,59 @@ import { handleReasoningDelta } from './handle-reasoning-delta.ts';
 import { handleToolCallDeltas } from './handle-tool-call-deltas.ts';
 import { readReasoningDelta } from './read-reasoning-delta.ts';
 import { createStreamState, type StreamState } from './stream-state.ts';
+import type { UpstreamStreamError } from './upstream-stream-error.ts';
 
-export async function* convertChatStreamToResponsesEvents(
-  events: AsyncIterable<ChatStreamEvent>,
-  context: ResponseContext,
-): AsyncGenerator<ResponseStreamEvent> {
+export interface ResponseEventConverter {
+  /** `response.created` and `response.in_progress`; call once, first. */
+  start(): ResponseStreamEvent[];
+  /** One backend event → the Responses events it completes (often none or one). Nothing once ended. */
+  push(event: ChatStreamEvent): ResponseStreamEvent[];
+  /** The backend's events ran out: completes after a finish_reason, else fails (the stream was cut). */
+  end(): ResponseStreamEvent[];
+  /** Reading the backend failed in a way it could not report as a value (a torn socket, a bug). */
+  fail(error: UpstreamStreamError): ResponseStreamEvent[];
+  /** True once the terminal event went out: stop reading the backend. */
+  readonly ended: boolean;
+}
+
+export function createResponseEventConverter(context: ResponseContext): ResponseEventConverter {
   const state = createStreamState(context);
-  startResponse(state);
-  for (const queued of drain(state)) yield queued;
-  try {
-    for await (const event of events) {
+  return {
+    start() {
+      startResponse(state);
+      return drain(state);
+    },
+    push(event) {
       handleStreamEvent(state, event);
-      for (const queued of drain(state)) yield queued;
-      // Returning ends the for-await, which releases the upstream iterator (and its connection).
-      if (state.ended) return;
-    }
-  } catch (error) {
-    // The upstream layer reports failures as values; a throw is a bug or a torn socket. Either way the
-    // client still gets a well-formed end.
-    failResponse(state, { code: 'server_error', message: `The backend stream failed: ${describe(error)}` });
-    for (const queued of drain(state)) yield queued;
-    return;
-  }
-  endAtEof(state);
-  for (const queued of drain(state)) yield queued;
+      return drain(state);
+    },
+    end() {
+      endAtEof(state);
+      return drain(state);
+    },
+    fail(error) {
+      failResponse(state, error);
+      return drain(state);
+    },
+    get ended() {
+      return state.ended;
+    },
+  };
 }
 
 /**
- * The same machine over events that are all here already (a non-streamed completion, see
- * convertChatCompletionToStreamEvents): every Responses event at once, without the promise per
- * event an async generator costs (a fifth of a non-streamed request's converter CPU, docs/benchmarks.md).
+ * The same steps over events that are all here already (a non-streamed completion, see
+ * convertChatCompletionToStreamEvents): every Responses event of the answer at once.
  */
 export function convertChatEventsToResponsesEvents(events: Iterable<ChatStreamEvent>, context: ResponseContext): ResponseStreamEvent[] {
-  const state = createStreamState(context);
-  startResponse(state);
+  const converter = createResponseEventConverter(context);
+  const output = converter.start();
   for (const event of events) {
-    handleStreamEvent(state, event);
-    if (state.ended) return state.outbox;
+    output.push(...converter.push(event));
+    if (converter.ended) return output;
   }
-  endAtEof(state);
-  return state.outbox;
+  output.push(...converter.end());
+  return output;
 }
 
 /** The events ran out before a terminal event. */
@@ -67,6 +82,7 @@ function endAtEof(state: StreamState): void {
 }
 
 function handleStreamEvent(state: StreamState, event: ChatStreamEvent): void {
+  if (state.ended) return;
   switch (event.type) {
     case 'chunk':
       return handleChunk(state, event.chunk);
@@ -100,16 +116,9 @@ function handleChunk(state: StreamState, chunk: ChatCompletionChunk): void {
   if (choice.finish_reason) state.finishReason = choice.finish_reason;
 }
 
-/**
- * The events queued so far, as an array the generator loops over: `yield*` over a sync generator
- * inside an async generator costs an extra promise per event.
- */
+/** The events queued so far; the outbox is emptied for the next step. */
 function drain(state: StreamState): ResponseStreamEvent[] {
   return state.outbox.splice(0, state.outbox.length);
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 function assertNever(value: never): never {

@@ -2,10 +2,9 @@ import { describe, expect, it } from 'vitest';
 import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import type { ChatCompletionChunk } from './chat-chunk-schema.ts';
 import type { ChatStreamEvent } from './converter-contract.ts';
-import { convertChatStreamToResponsesEvents } from './convert-chat-stream-to-responses-events.ts';
+import { convertChatEventsToResponsesEvents, createResponseEventConverter } from './create-response-event-converter.ts';
 import { assertValidResponsesEventSequence } from './test-support/assert-valid-responses-event-sequence.ts';
 import { createTestContext, type TestContextOptions } from './test-support/create-test-context.ts';
-import { collect, streamOf } from './test-support/load-chunk-fixture.ts';
 import { replayThroughOpenAiSdk } from './test-support/replay-through-openai-sdk.ts';
 
 type Delta = NonNullable<NonNullable<ChatCompletionChunk['choices']>[number]['delta']>;
@@ -20,7 +19,7 @@ function chunk(delta: Delta, finishReason: string | null = null, extra: Partial<
 const done: ChatStreamEvent = { type: 'done' };
 
 async function convert(input: readonly ChatStreamEvent[], options: TestContextOptions = {}): Promise<ResponseStreamEvent[]> {
-  return collect(convertChatStreamToResponsesEvents(streamOf(input), createTestContext(options)));
+  return convertChatEventsToResponsesEvents(input, createTestContext(options));
 }
 
 async function convertValid(input: readonly ChatStreamEvent[], options: TestContextOptions = {}) {
@@ -30,7 +29,7 @@ async function convertValid(input: readonly ChatStreamEvent[], options: TestCont
   return { events, response };
 }
 
-describe('convertChatStreamToResponsesEvents', () => {
+describe('createResponseEventConverter', () => {
   it('opens with response.created and response.in_progress echoing the request, null where unset', async () => {
     const events = await convert([done], {
       request: {
@@ -206,14 +205,19 @@ describe('convertChatStreamToResponsesEvents', () => {
     expect(response.error).toEqual({ code: 'rate_limit_exceeded', message: 'Slow down, try again in 2s.' });
   });
 
-  it('fails cleanly when the upstream iterable throws', async () => {
-    async function* broken(): AsyncGenerator<ChatStreamEvent> {
-      yield chunk({ content: 'partial' });
-      throw new Error('socket hang up');
-    }
-    const events = await collect(convertChatStreamToResponsesEvents(broken(), createTestContext()));
+  it('fails cleanly, with the reason, when reading the backend breaks in a way it could not report', () => {
+    const converter = createResponseEventConverter(createTestContext());
+    const events = [
+      ...converter.start(),
+      ...converter.push(chunk({ content: 'partial' })),
+      ...converter.fail({ code: 'server_error', message: 'socket hang up' }),
+    ];
     const response = assertValidResponsesEventSequence(events);
-    expect(response).toMatchObject({ status: 'failed', error: { code: 'server_error', message: expect.stringContaining('socket hang up') } });
+    expect(response).toMatchObject({
+      status: 'failed',
+      error: { code: 'server_error', message: 'socket hang up' },
+      output: [{ type: 'message', status: 'incomplete' }],
+    });
   });
 
   it('fails on finish_reason "error" and drops a call that was never announced', async () => {
@@ -222,16 +226,19 @@ describe('convertChatStreamToResponsesEvents', () => {
     expect(response).toMatchObject({ status: 'failed', output: [], error: { code: 'server_error' } });
   });
 
-  it('stops reading the backend once the terminal event is out', async () => {
-    let pulledAfterDone = false;
-    async function* upstream(): AsyncGenerator<ChatStreamEvent> {
-      yield chunk({ content: 'a' }, 'stop');
-      yield done;
-      pulledAfterDone = true;
-      yield chunk({ content: 'late' });
-    }
-    const events = await collect(convertChatStreamToResponsesEvents(upstream(), createTestContext()));
-    expect(events.at(-1)?.type).toBe('response.completed');
-    expect(pulledAfterDone).toBe(false);
+  it('says it ended with the terminal event and ignores whatever the backend sends after it', () => {
+    const converter = createResponseEventConverter(createTestContext());
+    converter.start();
+    converter.push(chunk({ content: 'a' }, 'stop'));
+    expect(converter.ended).toBe(false);
+    expect(converter.push(done).map((event) => event.type)).toEqual([
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    expect(converter.ended).toBe(true);
+    expect(converter.push(chunk({ content: 'late' }))).toEqual([]);
+    expect(converter.end()).toEqual([]);
   });
 });

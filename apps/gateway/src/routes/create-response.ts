@@ -1,0 +1,61 @@
+import type { RequestHandler } from 'express';
+import { InvalidRequestError } from '@rgw/errors';
+import { parseResponsesRequest } from '@rgw/responses';
+import { prepareConversation } from '../conversation/prepare-conversation.ts';
+import { readJsonBody } from '../http/read-json-body.ts';
+import { addLogFields } from '../http/request-context.ts';
+import { createJsonSink } from '../sinks/create-json-sink.ts';
+import { createSseSink } from '../sinks/create-sse-sink.ts';
+import { startBackgroundResponse } from './start-background-response.ts';
+import { runTurn } from '../turns/run-turn.ts';
+import { abortOnClose } from './abort-on-close.ts';
+import type { RouteDependencies } from './route-dependencies.ts';
+
+/**
+ * `POST /v1/responses`: parse, rebuild the conversation (previous_response_id, item references,
+ * compactions), then run the turn into the client's transport: SSE for `stream: true`, JSON
+ * otherwise; `background: true` is queued and answered at once.
+ */
+export function createResponse(deps: RouteDependencies): RequestHandler {
+  return async (req, res) => {
+    const startedAt = performance.now();
+    const body = await readJsonBody(req, deps.config.MAX_BODY_BYTES);
+    const request = parseResponsesRequest(body, { maxInputItems: deps.config.MAX_INPUT_ITEMS });
+    if (request.conversation !== undefined && request.conversation !== null) {
+      // Silently answering without the conversation's items would lose what the client sent.
+      throw new InvalidRequestError('Conversation objects are not supported by this gateway; chain turns with previous_response_id instead.', {
+        param: 'conversation',
+        code: 'unsupported_parameter',
+      });
+    }
+    // Logs may name what the client asked for (bounded); metrics never do.
+    addLogFields(res, { model: request.model.slice(0, 200), stream: request.stream === true });
+    const { apiKey, owner, requestId } = res.locals;
+    const { store } = deps.stored;
+    const conversation = await prepareConversation(request, { store, owner, createId: deps.createId, unseal: deps.unsealReasoning, log: req.log });
+    if (request.background) {
+      await startBackgroundResponse(deps, req, res, conversation);
+      return;
+    }
+    const signal = abortOnClose(res, deps.turnShutdown);
+    const turn = {
+      request: conversation.request,
+      apiKey,
+      responseId: deps.createId('resp'),
+      createdAt: deps.now(),
+      signal,
+      log: req.log,
+      requestId,
+      startedAt,
+      onFinished: (fields: Record<string, string | number | boolean | null | undefined>) => addLogFields(res, fields),
+      ...(request.store === false ? {} : { persist: { store, owner, inputItems: conversation.inputItems, ancestorIds: conversation.ancestorIds } }),
+    };
+    try {
+      await runTurn(deps, turn, request.stream ? createSseSink(res) : createJsonSink(res));
+    } catch (error) {
+      // The client left: nobody to answer; the breaker heard "ignored".
+      if (signal.aborted && (res.headersSent || res.destroyed)) return;
+      throw error;
+    }
+  };
+}
