@@ -40,6 +40,8 @@ for (const [prefix, floor] of FLOORS) {
   const score = valid === 0 ? 100 : (100 * detected) / valid;
   const ok = score >= floor;
   failed ||= !ok;
-  process.stdout.write(`${ok ? 'ok  ' : 'LOW '} ${prefix.padEnd(26)} ${score.toFixed(1).padStart(5)} %  (floor ${floor} %, ${detected}/${valid} mutants detected)\n`);
+  process.stdout.write(
+    `${ok ? 'ok  ' : 'LOW '} ${prefix.padEnd(26)} ${score.toFixed(1).padStart(5)} %  (floor ${floor} %, ${detected}/${valid} mutants detected)\n`,
+  );
 }
 process.exit(failed ? 1 : 0);

@@ -1,13 +1,12 @@
 import type { Express, Request, RequestHandler } from 'express';
 import { z } from 'zod';
 import { InvalidRequestError, NotFoundError } from '@rgw/errors';
-import { type StoredResponseRecord, paginateInputItems } from '@rgw/response-store';
+import { CANCELLABLE_STATUSES, type StoredResponseRecord, paginateInputItems } from '@rgw/response-store';
 import type { Response, ResponseStreamEvent } from '@rgw/responses';
 import { writeEventStream } from '../sinks/write-event-stream.ts';
 import { replayResponseEvents } from './replay-response-events.ts';
 import type { StoredResponses } from './stored-responses.ts';
 
-const TERMINAL = new Set(['completed', 'failed', 'incomplete', 'cancelled']);
 /** How often `GET ?stream=true` re-reads a response that runs on another replica, ms. */
 const REMOTE_POLL_MS = 500;
 
@@ -98,7 +97,8 @@ async function* followStoredResponse(
   res: { readonly destroyed: boolean },
 ): AsyncGenerator<ResponseStreamEvent> {
   let record: StoredResponseRecord | null = initial;
-  while (record !== null && !TERMINAL.has(record.response.status) && !res.destroyed) {
+  // Queued or in progress: a background run elsewhere is still writing it.
+  while (record !== null && CANCELLABLE_STATUSES.has(record.response.status) && !res.destroyed) {
     await new Promise((resolve) => setTimeout(resolve, REMOTE_POLL_MS));
     record = await stored.store.get(owner, initial.response.id);
   }
