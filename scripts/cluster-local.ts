@@ -192,6 +192,7 @@ ${servers}
 
     server {
         listen 127.0.0.1:${port};
+        include ${nginxSnippets}/gateway-errors.conf;
         location = /metrics { return 404; }
         location = /nginx-health { access_log off; return 200 "ok\\n"; }
         location / {
@@ -245,7 +246,8 @@ async function startWorkerProcess(env: Readonly<Record<string, string | undefine
   };
 }
 
-function findBinary(name: string): string {
+/** `name` from /usr/sbin and friends (Debian puts nginx there, outside a normal PATH) or PATH. */
+export function findBinary(name: string): string {
   for (const candidate of [`/usr/sbin/${name}`, `/usr/local/sbin/${name}`, `/usr/local/bin/${name}`, `/usr/bin/${name}`]) {
     if (existsSync(candidate)) return candidate;
   }
