@@ -11,8 +11,8 @@ import { GATEWAY_NODE_FLAGS } from '../../apps/gateway/src/gateway-node-flags.ts
 export interface StartGatewayOptions {
   /**
    * Gateway environment on top of a minimal base (PATH, HOME): at least `UPSTREAM_BASE_URL`.
-   * `PORT` (0), `HOST` (127.0.0.1) and `LOG_LEVEL` (info) are defaulted; the listening line is
-   * logged at info, so a `LOG_LEVEL` above info makes the start time out.
+   * `PORT` (0), `HOST` (127.0.0.1) and `LOG_LEVEL` (info) are defaulted; without `port` the listening
+   * line is what is waited for, and it is logged at info, so a `LOG_LEVEL` above info needs `port`.
    */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Working directory; the repository root by default. */
