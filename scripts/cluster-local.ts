@@ -15,7 +15,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -194,7 +194,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         const replica = await addReplica();
         upstreamPorts.push(replica.port);
         writeFileSync(configPath, renderLocalNginxConfig(workDir, port, upstreamPorts));
-        nginx.kill('SIGHUP'); // reload: new workers use the new upstream list, old ones finish their streams
+        // Reload: new workers use the new upstream list, old ones finish their streams. Done once a
+        // worker that did not exist before runs (a fixed wait was too short on a loaded machine).
+        const oldWorkers = new Set(childPidsOf(nginx.pid));
+        nginx.kill('SIGHUP');
+        if (oldWorkers.size > 0) await waitFor(() => childPidsOf(nginx.pid).some((pid) => !oldWorkers.has(pid)), 10_000);
+        // The old workers close their idle keep-alive connections as they leave: give clients a moment
+        // to see those closes before they send again (else a pooled socket dies under a request).
         await new Promise((resolve) => setTimeout(resolve, 300));
         return replica;
       },
@@ -307,6 +313,31 @@ export function findBinary(name: string): string {
   }
   if (spawnSync(name, ['-v']).error === undefined) return name;
   throw new Error(`${name} not found: apt-get install ${name === 'nginx' ? 'nginx-light' : name}`);
+}
+
+/** The children of `pid` (nginx's worker processes), from /proc; empty where there is no /proc. */
+function childPidsOf(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter((entry) => entry !== '')
+      .map(Number);
+  } catch {
+    // A kernel without CONFIG_PROC_CHILDREN: each process's parent is in its stat line.
+    try {
+      return readdirSync('/proc')
+        .filter((entry) => /^\d+$/.test(entry))
+        .filter((entry) => {
+          const stat = readIfExists(`/proc/${entry}/stat`);
+          return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+        })
+        .map(Number);
+    } catch {
+      return [];
+    }
+  }
 }
 
 function readIfExists(path: string): string {
