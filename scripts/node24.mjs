@@ -5,6 +5,9 @@
 //   node scripts/node24.mjs <script.ts> [args…]   run a script
 //   node scripts/node24.mjs --run "<shell command>"   run a shell command with Node 24 first on PATH
 // Plain JavaScript on purpose: it must run on the old Node too.
+// Signals: SIGTERM, SIGINT and SIGHUP are passed to the child, and this process exits when the child
+// has, with its code or signal. The npm scripts start it with `exec`, so npm's own forwarding of
+// SIGTERM reaches this process, not a shell that would die and leave the child running.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -46,11 +49,26 @@ if (args[0] !== '--run' && node === process.execPath && typeof process.execve ==
   process.execve(node, [node, ...args], env);
 }
 
-const child = args[0] === '--run' ? spawn(args.slice(1).join(' '), { stdio: 'inherit', env, shell: true }) : spawn(node, args, { stdio: 'inherit', env });
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+// `--run vitest run a.test.ts` (words only, globs already expanded by npm's shell) runs without a
+// shell, so a forwarded SIGTERM reaches the program itself; a shell (`a && b`) would die of it and
+// leave the program running.
+const command = args.slice(1);
+const simple = process.platform !== 'win32' && command.length > 0 && command.every((word) => /^[\w@%+=:,./-]+$/.test(word));
+const child =
+  args[0] !== '--run'
+    ? spawn(node, args, { stdio: 'inherit', env })
+    : simple
+      ? spawn(command[0], command.slice(1), { stdio: 'inherit', env })
+      : spawn(command.join(' '), { stdio: 'inherit', env, shell: true });
+const forwarded = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+for (const signal of forwarded) {
   process.on(signal, () => child.kill(signal));
 }
 child.on('exit', (code, signal) => {
-  if (signal) process.kill(process.pid, signal);
-  else process.exit(code ?? 1);
+  if (signal) {
+    // Die of the same signal, so our parent sees what the child saw: with our handler still
+    // installed, re-raising it would only call the handler again and leave this process running.
+    for (const name of forwarded) process.removeAllListeners(name);
+    process.kill(process.pid, signal);
+  } else process.exit(code ?? 1);
 });

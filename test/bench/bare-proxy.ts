@@ -2,7 +2,7 @@
  * The floor: the cheapest HTTP hop a Node gateway can be. node:http in, an undici keep-alive pool out
  * (as the gateway's), bodies piped both ways without parsing. Whatever the gateway costs above this
  * is what its validation, translation, logging and metrics cost.
- * Run as its own process: `UPSTREAM_ORIGIN=http://127.0.0.1:N node test/bench/bare-proxy.ts` prints `{"port":N}`.
+ * Run as its own process: `UPSTREAM_ORIGIN=http://127.0.0.1:N node scripts/node24.mjs test/bench/bare-proxy.ts` prints `{"port":N}`.
  */
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';

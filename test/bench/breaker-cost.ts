@@ -1,7 +1,7 @@
 /**
  * What the circuit breaker costs per request (acquire + record), in memory and through Redis.
  *
- *   node test/bench/breaker-cost.ts
+ *   node scripts/node24.mjs test/bench/breaker-cost.ts
  *
  * Starts its own redis-server on a free loopback port. Prints µs per acquire+record pair:
  * - memory: the embedded breaker;

@@ -4,7 +4,7 @@
  * encodeSseEvent. Steadier than the end-to-end figure on a shared machine (no sockets, no scheduler
  * between processes), so it is the one to watch while optimising the per-chunk path.
  *
- *   node test/bench/chunk-pipeline-cost.ts [chunks=1000] [streams=200]
+ *   node scripts/node24.mjs test/bench/chunk-pipeline-cost.ts [chunks=1000] [streams=200]
  */
 import { encodeSseEvent } from '../../apps/gateway/src/http/event-stream.ts';
 import { createTurnObserver } from '../../apps/gateway/src/turns/observe-turn-events.ts';

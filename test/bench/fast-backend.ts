@@ -2,7 +2,7 @@
  * The benchmark's backend: a minimal OpenAI-compatible Chat Completions server with zero artificial
  * latency, cheap enough (pre-serialised answers) that the hop in front of it is what gets measured.
  * test/support/scripted-backend.ts speaks the same protocol with faults and scripts; this one only
- * answers fast. Run as its own process: `node test/bench/fast-backend.ts` prints `{"port":N}`.
+ * answers fast. Run as its own process: `node scripts/node24.mjs test/bench/fast-backend.ts` prints `{"port":N}`.
  *
  * - `GET /v1/models`: two models.
  * - `POST /v1/chat/completions`, `stream: false`: one fixed `chat.completion`.

@@ -2,11 +2,11 @@
  * The two hardest targets, measured on their own in about a minute each, for the edit → measure loop
  * (`npm run bench` measures everything in 6–9 minutes):
  *
- *   node test/bench/focus-targets.ts throughput [rounds] [seconds]   non-streamed requests/s and hop CPU µs per
+ *   node scripts/node24.mjs test/bench/focus-targets.ts throughput [rounds] [seconds]   non-streamed requests/s and hop CPU µs per
  *                                                                   request: bare proxy, gateway embedded, gateway + Redis,
  *                                                                   interleaved, median across rounds (default 3 × 4 s)
- *   node test/bench/focus-targets.ts latency [rounds] [seconds]        p50 latency at a fixed 500 requests/s over 32 connections
- *   node test/bench/focus-targets.ts open-streams [count]            peak RSS with `count` (default 1000) concurrent
+ *   node scripts/node24.mjs test/bench/focus-targets.ts latency [rounds] [seconds]        p50 latency at a fixed 500 requests/s over 32 connections
+ *   node scripts/node24.mjs test/bench/focus-targets.ts open-streams [count]            peak RSS with `count` (default 1000) concurrent
  *                                                                   open streams, freshly started hops
  *   node test/bench/focus-targets.ts chunks [rounds] [streams]       hop CPU µs per streamed chunk: `streams` (default 200)
  *                                                                   streams of 256 chunks, 16 at a time, interleaved, median across rounds (default 5)

@@ -3,7 +3,7 @@
  * drives one kind of load at it, stops it and prints the heaviest functions and packages by self time.
  * The .cpuprofile file it leaves opens in Chrome DevTools or speedscope as a flame graph.
  *
- *   node test/bench/profile-gateway.ts [json|stream|long-stream] [seconds] [--redis] [--no-store]
+ *   node scripts/node24.mjs test/bench/profile-gateway.ts [json|stream|long-stream] [seconds] [--redis] [--no-store]
  *
  * `--no-store` sends `store: false` (leaves the stored-response path out of the profile).
  */

@@ -279,7 +279,7 @@ export function renderBenchmarksDoc(summary: BenchSummary, earlier: readonly Ear
     '  - **backend direct**: `test/bench/fast-backend.ts`, a minimal Chat Completions server with zero artificial latency',
     '    (pre-serialised answers; streamed chunks each written on their own event-loop turn, as a generating backend does);',
     '  - **bare Node proxy**: `test/bench/bare-proxy.ts`;',
-    '  - **gateway, embedded**: `node apps/gateway/src/main.ts` without `REDIS_URL`;',
+    '  - **gateway, embedded**: `apps/gateway/src/main.ts` under Node 24, without `REDIS_URL`;',
     '  - **gateway + Redis**: the same with `REDIS_URL` (a local `redis-server --save "" --appendonly no`); its CPU figures',
     '    include the redis-server process.',
     '- Clients: [autocannon](https://github.com/mcollina/autocannon) for closed-loop throughput and the leak check (its',

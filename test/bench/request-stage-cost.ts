@@ -3,7 +3,7 @@
  * the gateway's per-request microseconds above the bare proxy go (docs/benchmarks.md). Each stage runs
  * `iterations` times after a warm-up; figures are µs per request.
  *
- *   node test/bench/request-stage-cost.ts [iterations=20000] [stage name filter]
+ *   node scripts/node24.mjs test/bench/request-stage-cost.ts [iterations=20000] [stage name filter]
  */
 import { createApiKeyHasher, createMemoryResponseStore, type StoredResponseObject } from '@rgw/response-store';
 import { createGatewayMetrics, createLogger } from '@rgw/observability';

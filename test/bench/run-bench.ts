@@ -9,6 +9,7 @@
  *   npm run bench -- --json out.json    also write the JSON summary to a file
  *   npm run bench -- --no-write         do not touch docs/benchmarks.md
  *   npm run bench -- --render-only s.json   rewrite docs/benchmarks.md from a saved summary, measuring nothing
+ *   npm run bench -- --render-only s.json --check   exit 1 if docs/benchmarks.md is not what that renders (writes nothing)
  *
  * Speed targets are checked here, never in timed tests.
  */
@@ -39,6 +40,7 @@ const { values: flags } = parseArgs({
     json: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     'render-only': { type: 'string' },
+    check: { type: 'boolean', default: false },
   },
 });
 
@@ -314,7 +316,15 @@ function writeDoc(summary: BenchSummary): void {
     .filter((run) => run.summary.date !== summary.date);
   const notesPath = new URL('./optimisations.md', import.meta.url);
   const notes = existsSync(notesPath) ? readFileSync(notesPath, 'utf8') : '';
-  writeFileSync(`${repositoryRoot}docs/benchmarks.md`, renderBenchmarksDoc(summary, earlier, notes));
+  const rendered = renderBenchmarksDoc(summary, earlier, notes);
+  if (flags.check) {
+    // The docs test runs this: the committed page must be what the notes and recorded runs render.
+    const current = readFileSync(`${repositoryRoot}docs/benchmarks.md`, 'utf8');
+    log(current === rendered ? 'docs/benchmarks.md is up to date' : 'docs/benchmarks.md differs from what the summary and test/bench/optimisations.md render');
+    process.exitCode = current === rendered ? 0 : 1;
+    return;
+  }
+  writeFileSync(`${repositoryRoot}docs/benchmarks.md`, rendered);
   log('wrote docs/benchmarks.md');
 }
 

@@ -79,7 +79,8 @@ describe('Dockerfile', () => {
 
   it('starts the gateway with the same V8 flags from `npm start` as from the image', () => {
     const start = (JSON.parse(readText('package.json')) as { scripts: Record<string, string> }).scripts['start'];
-    expect(start).toBe(`node scripts/node24.mjs ${GATEWAY_NODE_FLAGS.join(' ')} apps/gateway/src/main.ts`);
+    // `exec`: npm's forwarded SIGTERM reaches node24.mjs, not a shell (test/reliability/npm-scripts-lifecycle.test.ts).
+    expect(start).toBe(`exec node scripts/node24.mjs ${GATEWAY_NODE_FLAGS.join(' ')} apps/gateway/src/main.ts`);
   });
 
   it('fills a compile cache at build time with the flags the apps run with, so replicas start without stripping types', () => {

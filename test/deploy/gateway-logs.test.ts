@@ -80,3 +80,43 @@ describe('gateway access log', () => {
     expect(everything).not.toContain(KEY);
   });
 });
+
+describe('gateway log at LOG_LEVEL=debug', () => {
+  let backend: ScriptedBackend | undefined;
+  let gateway: StartedGateway | undefined;
+  beforeAll(async () => {
+    backend = await startScriptedBackend();
+    gateway = await startGateway({ env: { UPSTREAM_BASE_URL: backend.url, LOG_LEVEL: 'debug', UPSTREAM_MAX_RETRIES: '1' } });
+  });
+  afterAll(async () => {
+    await gateway?.stop();
+    await backend?.close();
+  });
+
+  it('adds one summary line per backend call (host, path, status, attempt, duration, request id), never a key or a body', async () => {
+    const host = new URL(backend!.url).host;
+    backend!.enqueue(httpError(503, { message: `busy, key ${KEY}` }), textAnswer('the secret body text'));
+    const response = await fetch(`${gateway!.url}/v1/responses`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', 'x-request-id': 'req-debug-1' },
+      body: JSON.stringify({ model: DEFAULT_MODEL_ID, input: 'the secret prompt text', stream: true }),
+    });
+    expect(response.status).toBe(200);
+    await response.text();
+    await waitFor(
+      () => (gateway?.logRecords() ?? []).filter((record) => record['msg'] === 'backend call' && record['request_id'] === 'req-debug-1').length >= 2,
+    );
+    const calls = (gateway?.logRecords() ?? []).filter((record) => record['msg'] === 'backend call' && record['request_id'] === 'req-debug-1');
+    expect(
+      calls.map((record) => [record['level'], record['backend'], record['method'], record['path'], record['status'], record['attempt'], record['model']]),
+    ).toEqual([
+      ['debug', host, 'POST', '/v1/chat/completions', 503, 0, DEFAULT_MODEL_ID],
+      ['debug', host, 'POST', '/v1/chat/completions', 200, 1, DEFAULT_MODEL_ID],
+    ]);
+    expect(calls.every((record) => typeof record['duration_ms'] === 'number')).toBe(true);
+    const everything = gateway!.logs.join('\n');
+    expect(everything).not.toContain(KEY);
+    expect(everything).not.toContain('the secret prompt text');
+    expect(everything).not.toContain('the secret body text');
+  });
+});

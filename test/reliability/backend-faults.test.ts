@@ -115,6 +115,56 @@ describe('backend 5xx and 429', () => {
     }
   });
 
+  it('retries a 429 that says when (retry-after-ms / retry-after within 5 s), after that delay, before any byte reached the client', async () => {
+    const arrivals: number[] = [];
+    backend.setHandler(() => {
+      arrivals.push(performance.now());
+      return arrivals.length === 1
+        ? httpError(429, { message: 'slow down', type: 'RateLimitError' }, { headers: { 'retry-after-ms': '400' } })
+        : textAnswer('after the wait');
+    });
+    const answer = await post(gateway, { stream: true });
+    expect(answer.status).toBe(200);
+    expect(textOf(answer)).toBe('after the wait');
+    expect(arrivals).toHaveLength(2);
+    // Our own first backoff is at most 100 ms: a 400 ms gap is the backend's wait.
+    expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(400);
+
+    backend.reset();
+    const times: number[] = [];
+    backend.setHandler(() => {
+      times.push(performance.now());
+      return times.length === 1 ? httpError(429, { message: 'slow down', type: 'RateLimitError' }, { headers: { 'retry-after': '1' } }) : textAnswer('ok');
+    });
+    expect((await post(gateway)).status).toBe(200);
+    expect(times[1]! - times[0]!).toBeGreaterThanOrEqual(950);
+  });
+
+  it('does not retry a 429 without a delay, or with one over the cap: the client gets it, with the header, at once', async () => {
+    backend.setHandler(() => httpError(429, { message: 'slow down', type: 'RateLimitError' }));
+    expect((await post(gateway)).status).toBe(429);
+    expect(backend.chatRequests()).toHaveLength(1);
+
+    backend.reset();
+    backend.setHandler(() => httpError(429, { message: 'slow down', type: 'RateLimitError' }, { headers: { 'retry-after': '30' } }));
+    const answer = await post(gateway);
+    expect(answer.status).toBe(429);
+    expect(answer.headers.get('retry-after')).toBe('30');
+    expect(answer.elapsedMs).toBeLessThan(5_000);
+    expect(backend.chatRequests()).toHaveLength(1);
+  });
+
+  it('waits a 503’s retry-after-ms instead of its own backoff', async () => {
+    const arrivals: number[] = [];
+    backend.setHandler(() => {
+      arrivals.push(performance.now());
+      return arrivals.length === 1 ? httpError(503, { message: 'loading the model' }, { headers: { 'retry-after-ms': '500' } }) : textAnswer('loaded');
+    });
+    const answer = await post(gateway);
+    expect(answer.status).toBe(200);
+    expect(arrivals[1]! - arrivals[0]!).toBeGreaterThanOrEqual(500);
+  });
+
   it('retries 502/503/504 a bounded number of times with growing, jittered delays, and succeeds when the backend recovers', async () => {
     backend.enqueue(httpError(503, { message: 'warming up' }), httpError(502, { message: 'bad gateway' }), textAnswer('recovered'));
     const recovered = await post(gateway, { stream: true });

@@ -54,8 +54,12 @@ describe('API keys never reach the logs', () => {
 
     backend.enqueue(httpError(401, { message: echo, type: 'AuthenticationError' }));
     expect(await call()).toBe(401);
-    backend.enqueue(httpError(429, { message: echo, type: 'RateLimitError' }, { headers: { 'retry-after': '3' } }));
+    // A 429 that says when is retried after that delay (its reason is logged), then passed back.
+    const limited = httpError(429, { message: echo, type: 'RateLimitError' }, { headers: { 'retry-after-ms': '20' } });
+    backend.enqueue(limited, limited);
     expect(await call({ stream: true })).toBe(429);
+    backend.enqueue(httpError(429, { message: echo, type: 'RateLimitError' }, { headers: { 'retry-after': '30' } }));
+    expect(await call()).toBe(429);
     backend.enqueue({ httpError: { status: 500, body: `<html>upstream proxy error for ${KEY}</html>` } });
     expect(await call()).toBe(502);
     backend.enqueue({ httpError: { status: 400, body: { error: { message: echo, type: 'BadRequestError', param: null, code: 400 } } } });

@@ -16,6 +16,8 @@ export interface TestRedis {
   pause(): void;
   /** SIGCONT after `pause`. */
   resume(): void;
+  /** The redis-server process (a `process`-mode Redis; undefined for a container or while stopped). */
+  child(): ChildProcess | undefined;
 }
 
 export interface StartRedisOptions {
@@ -82,6 +84,7 @@ async function startProcessRedis(): Promise<TestRedis> {
     },
     pause: () => void current?.kill('SIGSTOP'),
     resume: () => void current?.kill('SIGCONT'),
+    child: () => current,
   };
 }
 
@@ -162,5 +165,6 @@ async function startContainerRedis(): Promise<TestRedis> {
     restart: async () => unsupported('restart')(),
     pause: unsupported('pause'),
     resume: unsupported('resume'),
+    child: () => undefined,
   };
 }

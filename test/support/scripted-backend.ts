@@ -254,7 +254,8 @@ export async function startScriptedBackend(options: ScriptedBackendOptions = {})
         await answerChat(received, response);
         return;
       }
-      sendJson(response, 404, { error: { message: `Not found: ${received.method} ${path}`, type: 'NotFoundError', param: null, code: 404 } });
+      // What the FastAPI servers we stand for (vLLM, SGLang, Chutes) answer for a route they do not have.
+      sendJson(response, 404, { detail: 'Not Found' });
     })().catch((error: unknown) => {
       // A bug in a handler must show up in the test, not as a hung request.
       if (!response.headersSent)

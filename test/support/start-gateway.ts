@@ -1,6 +1,7 @@
 /**
  * Spawns the real gateway (`node apps/gateway/src/main.ts`) as a child process for end-to-end tests
- * and resolves once it logs `"gateway listening"` with the port it picked (PORT=0).
+ * and resolves once it logs `"gateway listening"` with the port it picked (PORT=0), or, given a
+ * `port`, once `GET /ready` answers 200 there (at any LOG_LEVEL: the cluster script's way).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -10,14 +11,21 @@ import { GATEWAY_NODE_FLAGS } from '../../apps/gateway/src/gateway-node-flags.ts
 export interface StartGatewayOptions {
   /**
    * Gateway environment on top of a minimal base (PATH, HOME): at least `UPSTREAM_BASE_URL`.
-   * `PORT` (0), `HOST` (127.0.0.1) and `LOG_LEVEL` (info) are defaulted; the listening line is
-   * logged at info, so a `LOG_LEVEL` above info makes the start time out.
+   * `PORT` (0), `HOST` (127.0.0.1) and `LOG_LEVEL` (info) are defaulted; without `port` the listening
+   * line is what is waited for, and it is logged at info, so a `LOG_LEVEL` above info needs `port`.
    */
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Working directory; the repository root by default. */
   readonly cwd?: string;
   /** Milliseconds to wait for the listening line; default 20 000. */
   readonly startTimeoutMs?: number;
+  /**
+   * Listen on this port and wait for `GET /ready` to answer 200 instead of reading the log: works at
+   * every LOG_LEVEL. Rejects if the gateway exits first (e.g. the port was taken in between).
+   */
+  readonly port?: number;
+  /** Each line the gateway writes, as it comes (the cluster script prints them with a prefix). */
+  readonly onLine?: (stream: 'stdout' | 'stderr', line: string) => void;
 }
 
 export interface StartedGateway {
@@ -78,6 +86,7 @@ export function startGateway(options: StartGatewayOptions): Promise<StartedGatew
     if (value === undefined) delete env[key];
     else env[key] = value;
   }
+  if (options.port !== undefined) Object.assign(env, { PORT: String(options.port), HOST: '127.0.0.1' });
   const child = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, 'apps/gateway/src/main.ts'], {
     cwd: options.cwd ?? repositoryRoot,
     env,
@@ -121,15 +130,9 @@ export function startGateway(options: StartGatewayOptions): Promise<StartedGatew
       reject(new Error(`gateway did not log "gateway listening" within ${timeoutMs} ms\nstdout:\n${logs.join('\n')}\nstderr:\n${errors.join('\n')}`));
     }, timeoutMs);
 
-    readLines(child.stderr!, (line) => errors.push(line));
-    readLines(child.stdout!, (line) => {
-      logs.push(line);
-      if (settled) return;
-      const record = parseRecord(line);
-      if (record?.['msg'] !== 'gateway listening' || typeof record['port'] !== 'number') return;
+    const started = (port: number): void => {
       settled = true;
       clearTimeout(timer);
-      const port = record['port'];
       const url = `http://127.0.0.1:${port}`;
       resolve({
         url,
@@ -141,7 +144,36 @@ export function startGateway(options: StartGatewayOptions): Promise<StartedGatew
         logRecords: () => logs.map(parseRecord).filter((entry) => entry !== undefined),
         stop,
       });
+    };
+    readLines(child.stderr!, (line) => {
+      errors.push(line);
+      options.onLine?.('stderr', line);
     });
+    readLines(child.stdout!, (line) => {
+      logs.push(line);
+      options.onLine?.('stdout', line);
+      if (settled || options.port !== undefined) return;
+      const record = parseRecord(line);
+      if (record?.['msg'] !== 'gateway listening' || typeof record['port'] !== 'number') return;
+      started(record['port']);
+    });
+    if (options.port !== undefined) {
+      const port = options.port;
+      const poll = async (): Promise<void> => {
+        while (!settled && child.exitCode === null && child.signalCode === null) {
+          const ready = await fetch(`http://127.0.0.1:${port}/ready`, { signal: AbortSignal.timeout(1_000) }).then(
+            (response) => response.status === 200,
+            () => false,
+          );
+          if (ready && !settled) {
+            started(port);
+            return;
+          }
+          await new Promise((resolveWait) => setTimeout(resolveWait, 50));
+        }
+      };
+      void poll();
+    }
     void exited.then((code) => {
       if (settled) return;
       settled = true;

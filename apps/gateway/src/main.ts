@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { ConfigError, type GatewayConfig, loadConfig } from '@rgw/config';
+import { ConfigError, describeListenError, type GatewayConfig, loadConfig } from '@rgw/config';
 import { createLogger } from '@rgw/observability';
-import { startGateway } from './start-gateway.ts';
+import { type RunningGateway, startGateway } from './start-gateway.ts';
 
 // `--load-only`: every module is loaded (imports run first), then the process exits. The image build
 // runs it once with NODE_COMPILE_CACHE set, so the app starts with its TypeScript already stripped and
@@ -23,11 +23,20 @@ const logger = createLogger({ level: config.LOG_LEVEL, name: 'gateway' });
 if (!config.REASONING_ENCRYPTION_KEY && config.REDIS_URL) {
   logger.warn('REASONING_ENCRYPTION_KEY is unset in cluster mode: reasoning sealed by one replica cannot be opened by another');
 }
-const gateway = await startGateway({
-  config,
-  logger,
-  reasoningKey: config.REASONING_ENCRYPTION_KEY ?? randomBytes(32).toString('hex'),
-});
+let gateway: RunningGateway;
+try {
+  gateway = await startGateway({
+    config,
+    logger,
+    reasoningKey: config.REASONING_ENCRYPTION_KEY ?? randomBytes(32).toString('hex'),
+  });
+} catch (error) {
+  // One line saying what to change (a busy port, a bad HOST), never a stack trace.
+  const listen = describeListenError(error, { port: config.PORT, host: config.HOST, portVariable: 'PORT', hostVariable: 'HOST' });
+  process.stderr.write(`gateway: ${listen ?? `could not start: ${error instanceof Error ? error.message : String(error)}`}\n`);
+  logger.debug({ err: error }, 'start-up failed');
+  process.exit(listen === null ? 1 : 78);
+}
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -45,6 +45,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     headersTimeoutMs: config.UPSTREAM_HEADERS_TIMEOUT_MS,
     idleTimeoutMs: config.UPSTREAM_IDLE_TIMEOUT_MS,
     maxRetries: config.UPSTREAM_MAX_RETRIES,
+    logger,
   });
   const upstreamName = new URL(config.UPSTREAM_BASE_URL).host;
   const listModels = (signal: AbortSignal) => upstream.listModels({ signal });
@@ -89,6 +90,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     metrics.breakerTransitions.inc({ scope, to });
   });
   metrics.setModelCatalogAgeSource(() => catalog.ageSeconds());
+  metrics.setModelCatalogSizeSource(() => catalog.list()?.length ?? 0);
   metrics.buildInfo.set({ version: packageJson.version, mode: config.REDIS_URL ? 'cluster' : 'embedded' }, 1);
 
   let draining = false;
@@ -113,6 +115,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         breaker_state: sharedBreaker?.backend() ?? 'local',
         models: catalog.list()?.length ?? null,
         model_catalog_age_seconds: catalog.ageSeconds(),
+        // Why the backend's model list cannot be fetched (a wrong UPSTREAM_BASE_URL, the backend down), while it cannot.
+        model_list_error: catalog.lastError(),
       },
     }),
     createId,

@@ -1,6 +1,7 @@
+import { ConfigError, describeListenError } from '@rgw/config';
 import { createLogger } from '@rgw/observability';
 import { loadWorkerConfig, type WorkerConfig } from './worker-config.ts';
-import { startWorker } from './start-worker.ts';
+import { type StartedWorker, startWorker } from './start-worker.ts';
 
 // `--load-only`: every module is loaded (imports run first), then the process exits. The image build
 // runs it once with NODE_COMPILE_CACHE set, so the app starts with its TypeScript already stripped and
@@ -13,10 +14,19 @@ try {
   config = loadWorkerConfig(process.env);
 } catch (error) {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
+  process.exit(error instanceof ConfigError ? 78 : 1); // EX_CONFIG
 }
 const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
-const worker = await startWorker({ config, logger });
+let worker: StartedWorker;
+try {
+  worker = await startWorker({ config, logger });
+} catch (error) {
+  // One line saying what to change (a busy WORKER_PORT, a bad WORKER_HOST), never a stack trace.
+  const listen = describeListenError(error, { port: config.WORKER_PORT, host: config.WORKER_HOST, portVariable: 'WORKER_PORT', hostVariable: 'WORKER_HOST' });
+  process.stderr.write(`worker: ${listen ?? `could not start: ${error instanceof Error ? error.message : String(error)}`}\n`);
+  logger.debug({ err: error }, 'start-up failed');
+  process.exit(listen === null ? 1 : 78);
+}
 logger.info({ port: worker.port, refreshSeconds: config.MODELS_REFRESH_SECONDS }, 'worker listening');
 
 let stopping = false;

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { modelKeys } from '@rgw/model-catalog';
+import { createLogger } from '@rgw/observability';
 import { createRequestPathRedis } from '@rgw/redis';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
 import { startScriptedBackend, type ScriptedBackend } from '../../../test/support/scripted-backend.ts';
@@ -81,6 +82,41 @@ describe('worker', () => {
     } finally {
       await second.close();
     }
+  });
+
+  it('logs which backend it lists, each change with the ids added and removed, and no key', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
+    const records = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const host = new URL(backend.url).host;
+    worker = await startWorker({ config: { ...config(), UPSTREAM_API_KEY: 'cpk_worker_secret_key_0123456789' }, logger });
+    await until(() => records().some((record) => record['msg'] === 'model list changed and published'));
+    backend.setModels(['org/model-b']);
+    await until(() => records().filter((record) => record['msg'] === 'model list changed and published').length >= 2);
+    await until(() => records().some((record) => record['msg'] === 'model list unchanged'));
+    const changes = records().filter((record) => record['msg'] === 'model list changed and published');
+    expect(changes.map((record) => [record['backend'], record['added'], record['removed']])).toEqual([
+      [host, ['org/model-a'], []],
+      [host, ['org/model-b'], ['org/model-a']],
+    ]);
+    expect(records().find((record) => record['msg'] === 'listing the backend models on a schedule')).toMatchObject({ backend: host, refreshSeconds: 1 });
+    expect(records().find((record) => record['msg'] === 'model list unchanged')).toMatchObject({ backend: host, models: 1 });
+    expect(lines.join('\n')).not.toContain('cpk_worker_secret_key_0123456789');
+  });
+
+  it('reports a failing backend as one warn line with the reason, not a stack per run', async () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', destination: { write: (line: string) => void lines.push(line) } });
+    const records = () => lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const listings = () => backend.requests.filter((request) => request.path === '/models').length;
+    // Without /v1: every listing is a 404 from the backend.
+    worker = await startWorker({ config: { ...config(), UPSTREAM_BASE_URL: new URL(backend.url).origin }, logger });
+    await until(() => listings() >= 3, 10_000);
+    const failures = records().filter((record) => record['level'] === 'warn');
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).toMatchObject({ msg: 'model list refresh failed; the last published list stays', backend: new URL(backend.url).host });
+    expect(failures[0]!['reason']).toMatch(/has no GET \/models \(HTTP 404: Not Found\)\. Check UPSTREAM_BASE_URL/);
+    expect(lines.join('\n')).not.toContain('"stack"');
   });
 
   it('keeps the last list when the backend lists nothing', async () => {

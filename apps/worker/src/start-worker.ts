@@ -4,8 +4,9 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createWorkerMetrics, type WorkerMetrics } from '@rgw/observability';
-import { createHttpListModels, type ListModels } from '@rgw/model-catalog';
+import type { ListModels } from '@rgw/model-catalog';
 import { BULLMQ_PREFIX, createRequestPathRedis, isRedisReady } from '@rgw/redis';
+import { createUpstreamClient, type UpstreamClient } from '@rgw/upstream';
 import { createRefreshModelsJob } from './refresh-models-job.ts';
 import type { WorkerConfig } from './worker-config.ts';
 
@@ -22,7 +23,7 @@ export interface StartedWorker {
 export interface StartWorkerOptions {
   config: WorkerConfig;
   logger: Logger;
-  /** Default: GET `${UPSTREAM_BASE_URL}/models` with undici. */
+  /** Default: GET `${UPSTREAM_BASE_URL}/models` through the gateway's upstream client (same error wording). */
   listModels?: ListModels;
 }
 
@@ -44,13 +45,27 @@ export async function startWorker(options: StartWorkerOptions): Promise<StartedW
   const queue = new Queue(MODELS_QUEUE, { connection: queueConnection, prefix: BULLMQ_PREFIX });
   queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
 
+  // The gateway's own client: a 404 on /models reads "check UPSTREAM_BASE_URL" here as on the replicas.
+  let upstream: UpstreamClient | undefined;
+  let listModels = options.listModels;
+  if (listModels === undefined) {
+    const client = createUpstreamClient({
+      baseUrl: config.UPSTREAM_BASE_URL,
+      connectTimeoutMs: 10_000,
+      headersTimeoutMs: 30_000,
+      idleTimeoutMs: 30_000,
+      maxRetries: 0,
+      logger,
+    });
+    upstream = client;
+    const apiKey = config.UPSTREAM_API_KEY;
+    listModels = (signal) => client.listModels({ signal, ...(apiKey === undefined ? {} : { apiKey }) });
+  }
+  const backendHost = new URL(config.UPSTREAM_BASE_URL).host;
+  logger.info({ backend: backendHost, refreshSeconds: config.MODELS_REFRESH_SECONDS }, 'listing the backend models on a schedule');
   const runRefresh = createRefreshModelsJob({
-    listModels:
-      options.listModels ??
-      createHttpListModels({
-        baseUrl: config.UPSTREAM_BASE_URL,
-        ...(config.UPSTREAM_API_KEY === undefined ? {} : { apiKey: config.UPSTREAM_API_KEY }),
-      }),
+    listModels,
+    backend: backendHost,
     redis: publisher,
     freshMs: 3 * refreshMs,
     metrics,
@@ -126,6 +141,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<StartedW
         await Promise.race([graceful, after(graceMs + 2_000)]);
         for (const timer of timers) clearTimeout(timer);
         for (const connection of [queueConnection, workerConnection, publisher]) connection.disconnect();
+        await upstream?.close().catch(() => undefined);
       })();
       return closing;
     },

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError, describeConfigIssues, readSetVariables } from '@rgw/config';
 
 /** The worker's settings (its own small schema; the gateway's lives in @rgw/config). Parsed once in main.ts. */
 export const workerConfigSchema = z.object({
@@ -20,13 +21,22 @@ export const workerConfigSchema = z.object({
 
 export type WorkerConfig = z.infer<typeof workerConfigSchema>;
 
-/** Parse the environment; throws one readable error naming every bad variable. Empty strings count as unset. */
+/** Words added to a variable's message where the schema alone cannot say enough. */
+const WORKER_CONFIG_HINTS: Readonly<Record<string, string>> = {
+  REDIS_URL: 'the worker only runs in cluster mode, on the same Redis as the gateways',
+  UPSTREAM_BASE_URL: "the backend's OpenAI-compatible base URL, usually ending in /v1, e.g. https://llm.chutes.ai/v1",
+};
+
+/**
+ * Parse the environment; throws a ConfigError with one line per bad variable, naming it and what it
+ * must be. Empty or whitespace-only values count as unset, as for the gateway.
+ */
 export function loadWorkerConfig(env: Readonly<Record<string, string | undefined>>): WorkerConfig {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
-  const parsed = workerConfigSchema.safeParse(cleaned);
+  const present = readSetVariables(env);
+  const parsed = workerConfigSchema.safeParse(present);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`Invalid worker configuration:\n${lines.join('\n')}`);
+    const lines = describeConfigIssues(workerConfigSchema, parsed.error.issues, present, WORKER_CONFIG_HINTS);
+    throw new ConfigError(lines.map((line) => `Invalid worker configuration: ${line}`).join('\n'));
   }
   return parsed.data;
 }

@@ -12,8 +12,15 @@ describe('loadConfig', () => {
     expect(config.CIRCUIT_BREAKER_OPEN_SECONDS).toBe(30);
   });
 
-  it('treats an empty variable as unset', () => {
+  it('treats an empty or whitespace-only variable as unset, and trims the others', () => {
     expect(loadConfig({ REDIS_URL: '' }).REDIS_URL).toBeUndefined();
+    expect(loadConfig({ REDIS_URL: '  \t' }).REDIS_URL).toBeUndefined();
+    // Not 0 (a random port): blank is unset, so the default.
+    expect(loadConfig({ PORT: ' ' }).PORT).toBe(8282);
+    expect(loadConfig({ PORT: ' 9000 ', UPSTREAM_BASE_URL: ' http://localhost:11434/v1 ' })).toMatchObject({
+      PORT: 9000,
+      UPSTREAM_BASE_URL: 'http://localhost:11434/v1',
+    });
   });
 
   it('coerces numbers and booleans from strings', () => {
@@ -22,14 +29,33 @@ describe('loadConfig', () => {
     expect(config.METRICS_ENABLED).toBe(false);
   });
 
-  it('names every bad variable in one readable error', () => {
-    expect(() => loadConfig({ PORT: 'eighty', REDIS_URL: 'http://x', METRICS_ENABLED: 'maybe' })).toThrowError(ConfigError);
-    try {
-      loadConfig({ PORT: 'eighty', REDIS_URL: 'http://x' });
-    } catch (error) {
-      expect(String(error)).toMatch(/PORT/);
-      expect(String(error)).toMatch(/REDIS_URL/);
-    }
+  it('names every bad variable, one line each, saying what it must be (never echoing a value)', () => {
+    expect(() => loadConfig({ PORT: 'eighty', REDIS_URL: 'http://user:hunter2@x', METRICS_ENABLED: 'maybe' })).toThrowError(ConfigError);
+    const message = (() => {
+      try {
+        loadConfig({ PORT: 'eighty', REDIS_URL: 'http://user:hunter2@x', METRICS_ENABLED: 'maybe', UPSTREAM_BASE_URL: 'ftp://x', LOG_LEVEL: 'loud' });
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    expect(message.split('\n')).toEqual([
+      'Invalid configuration: PORT must be an integer from 0 to 65535; the default, when unset, is 8282.',
+      "Invalid configuration: UPSTREAM_BASE_URL must be an http:// or https:// URL (the backend's OpenAI-compatible base URL, usually ending in /v1, e.g. https://llm.chutes.ai/v1); the default, when unset, is https://llm.chutes.ai/v1.",
+      'Invalid configuration: REDIS_URL must be a redis:// or rediss:// URL (or unset, for embedded mode).',
+      'Invalid configuration: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; the default, when unset, is info.',
+      'Invalid configuration: METRICS_ENABLED must be one of 0, 1, true, false, yes, no.',
+    ]);
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('says what a positive count and a minimum length mean', () => {
+    expect(() => loadConfig({ MODELS_REFRESH_SECONDS: '0' })).toThrowError(
+      'Invalid configuration: MODELS_REFRESH_SECONDS must be a whole number above 0; the default, when unset, is 60.',
+    );
+    expect(() => loadConfig({ REASONING_ENCRYPTION_KEY: 'short' })).toThrowError(
+      'Invalid configuration: REASONING_ENCRYPTION_KEY must be at least 32 characters.',
+    );
   });
 
   it('rejects a headers timeout longer than the request timeout', () => {

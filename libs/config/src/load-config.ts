@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { describeConfigIssues } from './describe-config-issues.ts';
+import { readSetVariables } from './read-set-variables.ts';
 
 /** Env booleans: "true"/"1"/"yes" and "false"/"0"/"no"; anything else is a config error, not a silent false. */
 const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes');
@@ -59,18 +61,26 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** Parse the environment once at start; throws ConfigError listing every bad variable. */
+/** Words added to a variable's message: what it is for, where the schema alone cannot say. */
+const CONFIG_HINTS: Readonly<Record<string, string>> = {
+  UPSTREAM_BASE_URL: "the backend's OpenAI-compatible base URL, usually ending in /v1, e.g. https://llm.chutes.ai/v1",
+  REDIS_URL: 'or unset, for embedded mode',
+};
+
+/**
+ * Parse the environment once at start; throws ConfigError with one line per bad variable, each
+ * naming it and what it must be. Empty or whitespace-only values count as unset (readSetVariables).
+ */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): GatewayConfig {
-  // An empty variable means "unset" (compose files and .env templates often leave `REDIS_URL=`).
-  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const present = readSetVariables(env);
   const result = configSchema.safeParse(present);
   if (!result.success) {
-    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+    const lines = describeConfigIssues(configSchema, result.error.issues, present, CONFIG_HINTS);
+    throw new ConfigError(lines.map((line) => `Invalid configuration: ${line}`).join('\n'));
   }
   if (result.data.SERVER_HEADERS_TIMEOUT_MS > result.data.SERVER_REQUEST_TIMEOUT_MS) {
     // Node refuses to start with headersTimeout > requestTimeout (ERR_OUT_OF_RANGE); say it in our words.
-    throw new ConfigError('Invalid configuration:\n  SERVER_HEADERS_TIMEOUT_MS must not exceed SERVER_REQUEST_TIMEOUT_MS');
+    throw new ConfigError('Invalid configuration: SERVER_HEADERS_TIMEOUT_MS must not exceed SERVER_REQUEST_TIMEOUT_MS.');
   }
   return result.data;
 }

@@ -1,3 +1,5 @@
+import { createFailureReporter, describeFailure } from '@rgw/observability';
+import { diffModelIds } from './diff-model-ids.ts';
 import type { EmbeddedModelCatalogOptions, ModelCatalog, ModelEntry } from './model-catalog.ts';
 import { indexModels, resolveModel, type ModelIndex } from './resolve-model.ts';
 
@@ -20,20 +22,29 @@ export function createEmbeddedModelCatalog(options: EmbeddedModelCatalogOptions)
   let retryMs = FIRST_RETRY_MS;
   let closed = false;
   const abort = new AbortController();
+  // A backend down for an hour is one warn line a minute with the reason, not a stack per retry.
+  const failures = createFailureReporter({
+    logger: options.logger,
+    message: 'listing backend models failed; keeping the last list',
+    recoveredMessage: 'listing backend models works again',
+  });
 
   async function fetchOnce(): Promise<boolean> {
     const signal = AbortSignal.any([abort.signal, AbortSignal.timeout(LIST_TIMEOUT_MS)]);
     try {
       const models = await options.listModels(signal);
       if (models.length === 0) {
-        options.logger?.warn('backend listed no models; keeping the last list');
+        failures.failed('the backend listed no models');
         return false;
       }
+      const previous = index;
       index = indexModels(models);
       fetchedAt = now();
+      failures.recovered();
+      logModelChange(options.logger, previous?.models ?? null, models);
       return true;
     } catch (error) {
-      if (!closed) options.logger?.warn({ err: error }, 'listing backend models failed; keeping the last list');
+      if (!closed) failures.failed(describeFailure(error));
       return false;
     }
   }
@@ -62,6 +73,7 @@ export function createEmbeddedModelCatalog(options: EmbeddedModelCatalogOptions)
     get: (id: string): ModelEntry | undefined => index?.byId.get(id),
     resolve: (requested: string) => resolveModel(index, requested),
     ageSeconds: () => (fetchedAt === null ? null : Math.max(0, (now() - fetchedAt) / 1000)),
+    lastError: () => failures.lastReason(),
     async start(): Promise<void> {
       const ok = await refresh();
       schedule(ok ? options.refreshMs : Math.min(retryMs, options.refreshMs));
@@ -72,4 +84,14 @@ export function createEmbeddedModelCatalog(options: EmbeddedModelCatalogOptions)
       abort.abort();
     },
   };
+}
+
+/** One info line when the list changes (ids added and removed), nothing when it does not. */
+function logModelChange(logger: EmbeddedModelCatalogOptions['logger'], previous: readonly ModelEntry[] | null, next: readonly ModelEntry[]): void {
+  const { added, removed } = diffModelIds(previous ?? [], next);
+  if (previous !== null && added.length === 0 && removed.length === 0) return;
+  logger?.info(
+    { models: next.length, added: added.slice(0, 50), removed: removed.slice(0, 50) },
+    previous === null ? 'model list loaded' : 'model list changed',
+  );
 }

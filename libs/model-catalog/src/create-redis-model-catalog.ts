@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { createFailureReporter, describeFailure } from '@rgw/observability';
 import { defineScripts, isRedisReady } from '@rgw/redis';
+import { diffModelIds } from './diff-model-ids.ts';
 import type { ListModels, ModelCatalog, ModelEntry } from './model-catalog.ts';
 import { modelKeys, modelScripts, publishModelSnapshot } from './model-snapshot.ts';
 import { parseModelList } from './model-list-schema.ts';
@@ -48,6 +50,12 @@ export function createRedisModelCatalog(options: RedisModelCatalogOptions): Mode
   let refreshing: Promise<void> | undefined;
   let tickAgain = false;
   let closed = false;
+  // Redis or the backend down for an hour is one warn line a minute with the reason, not a stack per pass.
+  const failures = createFailureReporter({
+    logger,
+    message: 'model catalogue refresh failed; keeping the last list',
+    recoveredMessage: 'model catalogue refresh works again',
+  });
 
   function install(models: ModelEntry[], newHash: string | null, at: number): void {
     index = indexModels(models);
@@ -65,8 +73,12 @@ export function createRedisModelCatalog(options: RedisModelCatalogOptions): Mode
       const models = parseModelList({ data: JSON.parse(json) as unknown });
       if (models.length === 0) return false;
       const from = hash;
+      const { added, removed } = diffModelIds(index?.models ?? [], models);
       install(models, remoteHash, Number(remoteFetchedAt ?? now()));
-      logger?.info({ models: models.length, previousHash: from, hash: remoteHash }, 'model catalogue updated from Redis');
+      logger?.info(
+        { models: models.length, added: added.slice(0, 50), removed: removed.slice(0, 50), previousHash: from, hash: remoteHash },
+        'model catalogue updated from Redis',
+      );
     } else if (remoteFetchedAt !== null && remoteFetchedAt !== undefined) {
       fetchedAt = Number(remoteFetchedAt);
     }
@@ -120,8 +132,9 @@ export function createRedisModelCatalog(options: RedisModelCatalogOptions): Mode
         } else if (index === null || fetchedAt === null || now() - fetchedAt > staleAfterMs) {
           await refreshDirectly();
         }
+        if (index !== null) failures.recovered();
       } catch (error) {
-        if (!closed) logger?.warn({ err: error }, 'model catalogue refresh failed; keeping the last list');
+        if (!closed) failures.failed(describeFailure(error));
       }
     })().finally(() => {
       refreshing = undefined;
@@ -158,6 +171,7 @@ export function createRedisModelCatalog(options: RedisModelCatalogOptions): Mode
     get: (id: string) => index?.byId.get(id),
     resolve: (requested: string) => resolveModel(index, requested),
     ageSeconds: () => (fetchedAt === null ? null : Math.max(0, (now() - fetchedAt) / 1000)),
+    lastError: () => failures.lastReason(),
     async start(): Promise<void> {
       // The client connects in the background; give it a moment so a healthy Redis is read first.
       const deadline = Date.now() + 1_000;

@@ -23,6 +23,11 @@ export interface ModelCatalog {
   resolve(requested: string): ModelResolution;
   /** Seconds since the list was last fetched successfully (null if never). */
   ageSeconds(): number | null;
+  /**
+   * Why the model list could not be fetched, while it cannot (the last attempt failed), e.g. "The backend
+   * at host has no GET /models (HTTP 404: Not Found). Check UPSTREAM_BASE_URL…"; null once one succeeds.
+   */
+  lastError(): string | null;
   /** First load. Never throws: a failing backend leaves the catalogue empty and retried. */
   start(): Promise<void>;
   close(): Promise<void>;

@@ -43,6 +43,8 @@ export interface GatewayMetrics {
   readonly buildInfo: Gauge<'version' | 'mode'>;
   /** Registers how the catalogue age is read at scrape time (seconds, or null = never loaded). */
   setModelCatalogAgeSource(source: () => number | null): void;
+  /** Registers how the catalogue size is read at scrape time (models this replica serves from; 0 before a first list). */
+  setModelCatalogSizeSource(source: () => number): void;
   /** Registers how Redis health is read at scrape time (true = ready); never called = embedded (-1). */
   setRedisUpSource(source: () => boolean): void;
 }
@@ -60,6 +62,7 @@ export function createGatewayMetrics(options: CreateGatewayMetricsOptions = {}):
   if (options.collectDefaultMetrics ?? true) collectDefaultMetrics({ register: registry });
 
   let catalogAgeSource: (() => number | null) | undefined;
+  let catalogSizeSource: (() => number) | undefined;
   let redisUpSource: (() => boolean) | undefined;
 
   const httpRequestDuration = new Histogram({
@@ -124,6 +127,9 @@ export function createGatewayMetrics(options: CreateGatewayMetricsOptions = {}):
     name: 'gateway_model_catalog_models',
     help: 'Number of models in the catalogue this replica serves from.',
     registers,
+    collect() {
+      if (catalogSizeSource !== undefined) this.set(catalogSizeSource());
+    },
   });
   const modelCatalogAge = new Gauge({
     name: 'gateway_model_catalog_age_seconds',
@@ -176,6 +182,9 @@ export function createGatewayMetrics(options: CreateGatewayMetricsOptions = {}):
     buildInfo,
     setModelCatalogAgeSource(source) {
       catalogAgeSource = source;
+    },
+    setModelCatalogSizeSource(source) {
+      catalogSizeSource = source;
     },
     setRedisUpSource(source) {
       redisUpSource = source;

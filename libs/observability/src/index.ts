@@ -19,3 +19,5 @@ export {
   TIME_TO_FIRST_TOKEN_BUCKETS,
   REFRESH_DURATION_BUCKETS,
 } from './metric-buckets.ts';
+export { createFailureReporter, describeFailure } from './create-failure-reporter.ts';
+export type { FailureReporter, FailureReporterOptions } from './create-failure-reporter.ts';

@@ -94,29 +94,38 @@ export const chatCompletionSchema = z.object({
   usage: chatUsageSchema.nullish(),
 });
 
+/** The inner object of OpenAI's envelope (also vLLM's `ErrorInfo`, Ollama's `openai.Error`). */
+const errorObjectSchema = z.object({
+  message: z.string().nullish(),
+  type: z.string().nullish(),
+  code: z.union([z.string(), z.number()]).nullish(),
+  param: z.string().nullish(),
+});
+
+/** One item of FastAPI's 422 `detail` list (pydantic's `ValidationError.errors()`). */
+const validationIssueSchema = z.object({
+  loc: z.array(z.union([z.string(), z.number()])).nullish(),
+  msg: z.string(),
+  type: z.string().nullish(),
+});
+
+type ValidationIssue = z.infer<typeof validationIssueSchema>;
+
 /**
- * A backend error body: OpenAI/SGLang/Chutes `{"error":{message,type,code,param}}`, vLLM's flat
- * `{"object":"error","message","type","code":400}`, or `{"error":"text"}` from thin proxies.
+ * A backend error body, in every shape the backends we front use:
+ * - OpenAI, SGLang, current vLLM, Ollama's /v1: `{"error":{message,type,code,param}}`;
+ * - vLLM's and SGLang's flat `{"object":"error","message","type","code":400}`;
+ * - thin proxies and Ollama's native API: `{"error":"text"}`;
+ * - FastAPI's `HTTPException` (Chutes' own API, any FastAPI server's unknown route): `{"detail":"text"}`,
+ *   and its 422 for a request it could not validate: `{"detail":[{loc,msg,type}]}`;
+ * - API gateways (Kong, AWS) and others: a top-level `{"message":"text"}`.
  */
 export const chatBackendErrorSchema = z.union([
-  z.object({
-    error: z.union([
-      z.string(),
-      z.object({
-        message: z.string().nullish(),
-        type: z.string().nullish(),
-        code: z.union([z.string(), z.number()]).nullish(),
-        param: z.string().nullish(),
-      }),
-    ]),
-  }),
-  z.object({
-    object: z.literal('error'),
-    message: z.string().nullish(),
-    type: z.string().nullish(),
-    code: z.union([z.string(), z.number()]).nullish(),
-    param: z.string().nullish(),
-  }),
+  z.object({ error: z.union([z.string(), errorObjectSchema]) }),
+  errorObjectSchema.extend({ object: z.literal('error') }),
+  // Chutes re-raises a backend's error object as FastAPI's detail: {"detail":{"object":"error","message":…}}.
+  z.object({ detail: z.union([z.string(), z.array(validationIssueSchema).min(1), errorObjectSchema.extend({ message: z.string() })]) }),
+  errorObjectSchema.extend({ message: z.string() }),
 ]);
 
 export type ChatCompletionChunk = z.infer<typeof chatCompletionChunkSchema>;
@@ -141,17 +150,60 @@ export type ChatChunkParseResult =
 
 /** Reads an error body, or null when `json` is not one (a chunk, a completion, garbage). */
 export function parseChatBackendError(json: unknown): ChatBackendError | null {
+  return readChatBackendError(json, 0);
+}
+
+function readChatBackendError(json: unknown, depth: number): ChatBackendError | null {
   const parsed = chatBackendErrorSchema.safeParse(json);
   if (!parsed.success) return null;
-  const body = 'error' in parsed.data ? parsed.data.error : parsed.data;
-  if (typeof body === 'string') return { message: body, type: null, code: null, param: null };
-  return {
-    message: body.message ?? 'The backend reported an error.',
-    type: body.type ?? null,
-    // vLLM puts the HTTP status in `code` (a number); keep it as text.
-    code: body.code === null || body.code === undefined ? null : String(body.code),
-    param: body.param ?? null,
-  };
+  const data = parsed.data;
+  let body: z.infer<typeof errorObjectSchema> | string;
+  if ('detail' in data) {
+    const detail = data.detail;
+    if (typeof detail === 'string' || Array.isArray(detail)) return { message: readDetail(detail), type: null, code: null, param: null };
+    body = detail;
+  } else {
+    body = 'error' in data ? data.error : data;
+  }
+  if (typeof body === 'string') return unwrapNested({ message: body, type: null, code: null, param: null }, depth);
+  return unwrapNested(
+    {
+      message: body.message ?? 'The backend reported an error.',
+      type: body.type ?? null,
+      // vLLM puts the HTTP status in `code` (a number); keep it as text.
+      code: body.code === null || body.code === undefined ? null : String(body.code),
+      param: body.param ?? null,
+    },
+    depth,
+  );
+}
+
+/** FastAPI's `detail`: a sentence, or its validation list as "body.messages: Field required; …". */
+function readDetail(detail: string | ValidationIssue[]): string {
+  if (typeof detail === 'string') return detail;
+  const issues = detail.slice(0, 5).map((issue) => {
+    const where = (issue.loc ?? []).join('.');
+    return where === '' ? issue.msg : `${where}: ${issue.msg}`;
+  });
+  const more = detail.length > 5 ? `; and ${detail.length - 5} more` : '';
+  return `The backend refused the request: ${issues.join('; ')}${more}`;
+}
+
+/**
+ * A proxy in front of the backend (LiteLLM, an older gateway) may carry the backend's whole error
+ * body as its message: `{"error":{"message":"{\"detail\":\"Invalid token.\"}"}}`. Read the inner one.
+ */
+function unwrapNested(error: ChatBackendError, depth: number): ChatBackendError {
+  const text = error.message.trim();
+  if (depth > 2 || !text.startsWith('{')) return error;
+  let inner: unknown;
+  try {
+    inner = JSON.parse(text);
+  } catch {
+    return error;
+  }
+  const nested = readChatBackendError(inner, depth + 1);
+  return nested === null ? error : { ...nested, type: nested.type ?? error.type, code: nested.code ?? error.code, param: nested.param ?? error.param };
 }
 
 /**
@@ -171,7 +223,10 @@ export function parseChatChunk(json: unknown): ChatChunkParseResult {
   };
 }
 
-/** The shapes `chatBackendErrorSchema` accepts all have an `error` key or `object: "error"`. */
+/**
+ * In a stream, an error payload has an `error` key or `object: "error"` (a chunk has neither); the
+ * `detail` and bare `message` shapes only come as HTTP error bodies.
+ */
 function mightBeBackendError(json: unknown): boolean {
   return typeof json === 'object' && json !== null && ('error' in json || (json as { object?: unknown }).object === 'error');
 }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createUpstreamClient } from './create-upstream-client.ts';
+import { createUpstreamClient, readRetryAfterMs } from './create-upstream-client.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, attempt: number) => void;
 
@@ -97,5 +97,22 @@ describe('createUpstreamClient', () => {
       status: 502,
       code: 'upstream_connection_error',
     });
+  });
+});
+
+describe('readRetryAfterMs (openai-node rules)', () => {
+  it('prefers retry-after-ms, then retry-after in seconds, then retry-after as an HTTP date', () => {
+    const now = Date.parse('2026-01-05T10:00:00Z');
+    expect(readRetryAfterMs({ 'retry-after-ms': '250', 'retry-after': '9' }, now)).toBe(250);
+    expect(readRetryAfterMs({ 'retry-after': '1.5' }, now)).toBe(1500);
+    expect(readRetryAfterMs({ 'retry-after': 'Mon, 05 Jan 2026 10:00:03 GMT' }, now)).toBe(3000);
+  });
+
+  it('is undefined when absent or unreadable, and never negative for a date in the past', () => {
+    const now = Date.parse('2026-01-05T10:00:00Z');
+    expect(readRetryAfterMs({}, now)).toBeUndefined();
+    expect(readRetryAfterMs({ 'retry-after': 'soon' }, now)).toBeUndefined();
+    expect(readRetryAfterMs({ 'retry-after-ms': '-5' }, now)).toBeUndefined();
+    expect(readRetryAfterMs({ 'retry-after': 'Mon, 05 Jan 2026 09:59:00 GMT' }, now)).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
 import { Pool, type Dispatcher } from 'undici';
 import type { GatewayError } from '@rgw/errors';
 import { UpstreamError } from '@rgw/errors';
@@ -16,8 +17,19 @@ export interface UpstreamClientOptions {
   readonly headersTimeoutMs: number;
   /** Longest gap between two body chunks. */
   readonly idleTimeoutMs: number;
-  /** Retries before any byte reached our client: connection errors and 502/503/504 only. */
+  /**
+   * Retries before any byte reached our client: connection errors and 502/503/504, and a 429 that
+   * says when to retry (`retry-after-ms` / `retry-after`) within `maxRetryAfterMs`.
+   */
   readonly maxRetries: number;
+  /**
+   * Longest backend-requested wait (`retry-after-ms` / `retry-after` on 429/503) the gateway sits out
+   * itself before retrying, ms (default 5 000). A longer one is not retried here: the error goes to
+   * the client with the header, and its SDK waits (openai-node obeys up to 60 s).
+   */
+  readonly maxRetryAfterMs?: number;
+  /** Debug lines per backend call (method, path, status, attempt, duration; never keys or bodies). */
+  readonly logger?: Logger;
   /** Largest single SSE event from the backend, bytes. */
   readonly maxEventBytes?: number;
   /** Injected for tests and benchmarks; defaults to a keep-alive pool on the backend's origin. */
@@ -42,7 +54,30 @@ export interface UpstreamClient {
   close(): Promise<void>;
 }
 
+/** Retried with backoff (or after the backend's retry-after, when it gives one within the cap). */
 const RETRYABLE_STATUSES = new Set([502, 503, 504]);
+/** Retried only when the backend says when: a 429 without a delay is the client's to back off from. */
+const RETRY_WHEN_TOLD_STATUSES = new Set([429]);
+const DEFAULT_MAX_RETRY_AFTER_MS = 5_000;
+
+/**
+ * The wait a backend asked for, ms, as openai-node reads it: `retry-after-ms` (a number of ms), else
+ * `retry-after` (seconds, or an HTTP date); undefined when absent or unreadable.
+ */
+export function readRetryAfterMs(headers: Readonly<Record<string, string | string[] | undefined>>, now = Date.now()): number | undefined {
+  const first = (name: string) => {
+    const value = headers[name];
+    return Array.isArray(value) ? value[0] : value;
+  };
+  const ms = Number.parseFloat(first('retry-after-ms') ?? '');
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const after = first('retry-after');
+  if (after === undefined) return undefined;
+  const seconds = Number.parseFloat(after);
+  if (/^\s*\d+(\.\d+)?\s*$/.test(after) && Number.isFinite(seconds)) return seconds * 1000;
+  const date = Date.parse(after);
+  return Number.isFinite(date) ? Math.max(0, date - now) : undefined;
+}
 
 export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
   const base = new URL(options.baseUrl);
@@ -59,6 +94,10 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
     });
   const random = options.random ?? Math.random;
   const maxEventBytes = options.maxEventBytes ?? 1024 * 1024;
+  const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
+  const logger = options.logger;
+  // Set when GET /models answered 404: the base URL is wrong, so a chat 404 is too, whatever its body says.
+  let modelListMissing = false;
 
   function headersFor(call: { apiKey?: string; requestId?: string }, accept: string): Record<string, string> {
     const headers: Record<string, string> = { 'content-type': 'application/json', accept };
@@ -68,9 +107,13 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
   }
 
   /** One backend call with bounded, jittered retries while nothing has reached our client yet. */
-  async function send(path: string, body: string, call: UpstreamCallOptions, accept: string): Promise<Dispatcher.ResponseData> {
+  async function send(path: string, body: string, call: UpstreamCallOptions, accept: string, model: string): Promise<Dispatcher.ResponseData> {
     for (let attempt = 0; ; attempt += 1) {
       let failure: GatewayError;
+      // The backend's own wait before a retry (retry-after); undefined = our backoff.
+      let toldWaitMs: number | undefined;
+      let retryable = true;
+      const startedAt = performance.now();
       try {
         const response = await dispatcher.request({
           origin: base.origin,
@@ -82,36 +125,77 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           headersTimeout: options.headersTimeoutMs,
           bodyTimeout: options.idleTimeoutMs,
         });
+        logCall('POST', path, response.statusCode, attempt, startedAt, call, model);
         if (response.statusCode >= 200 && response.statusCode < 300) return response;
         // Backends echo the key in auth errors ("Incorrect API key provided: …"); the message reaches logs and clients.
         const text = removeApiKey(await response.body.text().catch(() => ''), call.apiKey);
-        failure = mapUpstreamHttpError(response.statusCode, text, response.headers);
-        if (!RETRYABLE_STATUSES.has(response.statusCode)) throw failure;
+        failure = mapUpstreamHttpError(response.statusCode, text, response.headers, {
+          method: 'POST',
+          path: basePath + path,
+          kind: 'chat',
+          modelListMissing,
+          host: base.host,
+        });
+        toldWaitMs = readRetryAfterMs(response.headers);
+        const status = response.statusCode;
+        retryable =
+          response.headers['x-should-retry'] !== 'false' &&
+          (RETRYABLE_STATUSES.has(status) || (RETRY_WHEN_TOLD_STATUSES.has(status) && toldWaitMs !== undefined)) &&
+          // A wait longer than the cap is the client's to sit out (the header goes back with the error).
+          (toldWaitMs === undefined || toldWaitMs <= maxRetryAfterMs);
+        if (!retryable) throw failure;
       } catch (error) {
         if (classifyTransportError(error) === 'aborted' || call.signal.aborted) throw error;
         if (isGatewayError(error)) throw error;
+        logCall('POST', path, null, attempt, startedAt, call, model);
         failure = mapUpstreamTransportError(error);
         // A timeout already cost the client its patience; only fast connection failures are retried.
         if (failure.status === 504) throw failure;
       }
       if (attempt >= options.maxRetries) throw failure;
       call.onRetry?.(failure, attempt + 1);
-      // Exponential backoff with full jitter: 100 ms, 200 ms, 400 ms… capped at 2 s.
-      const delay = Math.min(2000, 100 * 2 ** attempt) * (0.5 + random() / 2);
+      // Exponential backoff with full jitter: 100 ms, 200 ms, 400 ms… capped at 2 s; or what the backend asked for.
+      const delay = toldWaitMs ?? Math.min(2000, 100 * 2 ** attempt) * (0.5 + random() / 2);
       await sleep(delay, undefined, { signal: call.signal });
     }
+  }
+
+  /** One debug line per backend attempt: what was called and how it went, never a key or a body. */
+  function logCall(
+    method: string,
+    path: string,
+    status: number | null,
+    attempt: number,
+    startedAt: number,
+    call: { requestId?: string },
+    model?: string,
+  ): void {
+    if (logger === undefined || !logger.isLevelEnabled('debug')) return;
+    logger.debug(
+      {
+        backend: base.host,
+        method,
+        path: basePath + path,
+        status: status ?? 'no_response',
+        attempt,
+        duration_ms: Math.round(performance.now() - startedAt),
+        ...(model === undefined ? {} : { model }),
+        ...(call.requestId === undefined ? {} : { request_id: call.requestId }),
+      },
+      'backend call',
+    );
   }
 
   return {
     async streamChat(request, call) {
       const body = JSON.stringify({ ...request, stream: true, stream_options: { ...request.stream_options, include_usage: true } });
-      const response = await send('/chat/completions', body, call, 'text/event-stream');
+      const response = await send('/chat/completions', body, call, 'text/event-stream', request.model);
       return readChatStreamEvents(response.body, { maxEventBytes });
     },
 
     async completeChat(request, call) {
       const body = JSON.stringify({ ...request, stream: false, stream_options: undefined });
-      const response = await send('/chat/completions', body, call, 'application/json');
+      const response = await send('/chat/completions', body, call, 'application/json', request.model);
       let json: unknown;
       try {
         json = await response.body.json();
@@ -127,6 +211,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
 
     async listModels(call) {
       let response: Dispatcher.ResponseData;
+      const startedAt = performance.now();
       try {
         response = await dispatcher.request({
           origin: base.origin,
@@ -136,11 +221,21 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
           signal: call.signal,
         });
       } catch (error) {
+        logCall('GET', '/models', null, 0, startedAt, {});
         throw mapUpstreamTransportError(error);
       }
+      logCall('GET', '/models', response.statusCode, 0, startedAt, {});
       if (response.statusCode !== 200) {
-        throw mapUpstreamHttpError(response.statusCode, await response.body.text().catch(() => ''), response.headers);
+        modelListMissing = response.statusCode === 404;
+        const text = await response.body.text().catch(() => '');
+        throw mapUpstreamHttpError(response.statusCode, call.apiKey === undefined ? text : removeApiKey(text, call.apiKey), response.headers, {
+          method: 'GET',
+          path: `${basePath}/models`,
+          kind: 'models',
+          host: base.host,
+        });
       }
+      modelListMissing = false;
       try {
         return parseModelList(await response.body.json());
       } catch {
