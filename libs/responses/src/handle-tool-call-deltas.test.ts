@@ -73,6 +73,16 @@ describe('handleToolCallDeltas', () => {
     expect(calls).toEqual([{ call_id: 'call_1', name: 'read', arguments: '{"path":"a.rs"}' }]);
   });
 
+  it('continues the call when an arguments-only fragment carries another id: only a named fragment opens a call', () => {
+    const calls = callsOf([
+      toolChunk({ index: 0, id: 'call_1', function: { name: 'read', arguments: '{"path":' } }),
+      toolChunk({ index: 0, id: 'call_other', function: { arguments: '"a.rs"}' } }),
+      finish,
+      done,
+    ]);
+    expect(calls).toEqual([{ call_id: 'call_1', name: 'read', arguments: '{"path":"a.rs"}' }]);
+  });
+
   it('keeps whole calls apart when a backend omits both index and id and sends one call per chunk', () => {
     const calls = callsOf([
       toolChunk({ function: { name: 'read', arguments: '{"path":"a.rs"}' } }),

@@ -6,9 +6,9 @@
  *
  * Two dialects reuse an index for a new call (responses-api.md §12.5): Ollama sends every parallel call
  * at `index` 0 with its own id, and some backends omit `index` and send each call whole in one chunk.
- * A fragment starts a new call at an occupied index when it carries an id other than the call's, or,
- * without `index`, a name while the call there is already whole; merging them (what LiteLLM and others
- * did) would give one call with `{…}{…}` as arguments.
+ * A fragment starts a new call at an occupied index when it names a function and carries an id other
+ * than the call's, or, without `index`, names one while the call there is already whole; merging them
+ * (what LiteLLM and others did) would give one call with `{…}{…}` as arguments.
  */
 import type { ResponseFunctionCallArgumentsDoneEvent } from 'openai/resources/responses/responses';
 import type { ChatToolCallDelta } from './chat-chunk-schema.ts';
@@ -87,10 +87,12 @@ function bufferFor(state: StreamState, delta: ChatToolCallDelta, position: numbe
   return call;
 }
 
+/** Only a fragment that names a function can open a call; an arguments-only fragment always continues one. */
 function startsAnotherCall(call: ToolCallBuffer, delta: ChatToolCallDelta): boolean {
+  if (!delta.function?.name) return false;
   if (delta.id && call.backendId !== null && delta.id !== call.backendId) return true;
   const indexless = delta.index === null || delta.index === undefined;
-  return indexless && Boolean(delta.function?.name) && call.name !== '' && isCompleteJson(call.arguments);
+  return indexless && call.name !== '' && isCompleteJson(call.arguments);
 }
 
 /**
