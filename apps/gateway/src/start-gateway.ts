@@ -123,6 +123,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     now: () => Math.floor(Date.now() / 1000),
     sealReasoning: sealer.seal,
     unsealReasoning: sealer.unseal,
+    backendProfiles: config.BACKEND_PROFILES,
     stored: storedResponses.stored,
     turnShutdown,
     ...(rateLimiter ? { rateLimiter } : {}),

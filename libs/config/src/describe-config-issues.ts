@@ -16,10 +16,18 @@ export function describeConfigIssues(
   const seen = new Set<string>();
   for (const issue of issues) {
     const name = String(issue.path[0] ?? '');
-    if (seen.has(name)) continue;
-    seen.add(name);
     const field: z.ZodType | undefined = (schema.shape as Record<string, z.ZodType | undefined>)[name];
     const expected = field === undefined ? issue.message : describeExpected(field);
+    // Inside a structured (JSON) variable, or one whose schema says no more than "non-empty": the
+    // issue's own words, at the place they are about (`BACKEND_PROFILES[0].backend: …`).
+    if (present[name] !== undefined && (issue.path.length > 1 || expected === NON_EMPTY)) {
+      const where = formatIssuePath(issue.path);
+      if (!seen.has(where)) lines.push(`${where}: ${issue.message}.`);
+      seen.add(where);
+      continue;
+    }
+    if (seen.has(name)) continue;
+    seen.add(name);
     const hint = hints[name] === undefined ? '' : ` (${hints[name]})`;
     if (present[name] === undefined) {
       lines.push(`${name} is required: ${expected}${hint}.`);
@@ -66,7 +74,14 @@ export function describeExpected(field: z.ZodType): string {
     return `${article} ${schemes.map((scheme) => `${scheme}://`).join(' or ')} URL`;
   }
   if (json.minLength !== undefined && json.minLength > 1) return `at least ${json.minLength} characters`;
-  return 'a non-empty value';
+  return NON_EMPTY;
+}
+
+const NON_EMPTY = 'a non-empty value';
+
+/** `BACKEND_PROFILES[0].models` rather than `BACKEND_PROFILES.0.models`. */
+function formatIssuePath(path: readonly PropertyKey[]): string {
+  return path.map((segment, index) => (typeof segment === 'number' ? `[${segment}]` : `${index === 0 ? '' : '.'}${String(segment)}`)).join('');
 }
 
 function describeInteger(json: JsonSchemaLike): string {

@@ -61,4 +61,22 @@ describe('loadConfig', () => {
   it('rejects a headers timeout longer than the request timeout', () => {
     expect(() => loadConfig({ SERVER_HEADERS_TIMEOUT_MS: '5000', SERVER_REQUEST_TIMEOUT_MS: '1000' })).toThrowError(/SERVER_HEADERS_TIMEOUT_MS/);
   });
+
+  it('reads BACKEND_PROFILES as a JSON array of per-model rules, empty by default', () => {
+    expect(loadConfig({}).BACKEND_PROFILES).toEqual([]);
+    const rules = '[{"models":"Qwen/Qwen3-*","backend":"sglang","thinkingSwitch":"enable_thinking"},{"models":"*","inlineThinkTags":false}]';
+    expect(loadConfig({ BACKEND_PROFILES: rules }).BACKEND_PROFILES).toEqual([
+      { models: 'Qwen/Qwen3-*', backend: 'sglang', thinkingSwitch: 'enable_thinking' },
+      { models: '*', inlineThinkTags: false },
+    ]);
+  });
+
+  it.each([
+    ['not JSON', '{models: x}', /BACKEND_PROFILES: expected a JSON array/],
+    ['an unknown backend', '[{"models":"*","backend":"tgi"}]', /BACKEND_PROFILES\[0\]\.backend/],
+    ['a misspelt key', '[{"models":"*","thinking_switch":"thinking"}]', /BACKEND_PROFILES\[0\].*thinking_switch/],
+    ['a rule without models', '[{"backend":"vllm"}]', /BACKEND_PROFILES\[0\]\.models/],
+  ])('refuses BACKEND_PROFILES with %s, naming where', (_case, value, message) => {
+    expect(() => loadConfig({ BACKEND_PROFILES: value })).toThrowError(message);
+  });
 });

@@ -7,6 +7,35 @@ const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transfor
 
 const positiveInt = () => z.coerce.number().int().positive();
 
+const effortLevel = z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max']);
+
+/**
+ * One BACKEND_PROFILES rule: which models (`*` = any run of characters, case-insensitive) and what to
+ * change of their detected backend profile (docs/translation.md "Backend profiles"). Unknown keys are
+ * refused so a typo is a start-up error, not a silently ignored rule.
+ */
+const backendProfileOverrideSchema = z.strictObject({
+  models: z.string().min(1),
+  backend: z.enum(['generic', 'vllm', 'sglang', 'ollama', 'chutes']).optional(),
+  reasoningEfforts: z.union([z.literal('as-sent'), z.array(effortLevel).min(1)]).optional(),
+  thinkingSwitch: z.enum(['enable_thinking', 'thinking']).nullable().optional(),
+  reasoningReplayFields: z.array(z.enum(['reasoning_content', 'reasoning'])).optional(),
+  reasoningOnToolCalls: z.boolean().optional(),
+  inlineThinkTags: z.boolean().optional(),
+});
+
+const backendProfilesFromEnv = z
+  .string()
+  .transform((text, context) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      context.addIssue({ code: 'custom', message: 'expected a JSON array of rules like [{"models":"Qwen/Qwen3-*","backend":"sglang"}]' });
+      return z.NEVER;
+    }
+  })
+  .pipe(z.array(backendProfileOverrideSchema));
+
 /**
  * The gateway's settings, parsed once at start. These env names are a public contract: operators
  * and scripts use them, so rename nothing without a deprecation path.
@@ -48,6 +77,11 @@ export const configSchema = z.object({
   METRICS_ENABLED: booleanFromEnv.default(true),
   /** Per-API-key request limit per minute (0 = off). Shared through Redis in cluster mode. */
   RATE_LIMIT_REQUESTS_PER_MINUTE: z.coerce.number().int().min(0).default(0),
+  /**
+   * Per-model overrides of the detected backend profile (JSON array, applied in order, a later match
+   * winning). Unset: every model gets what its `/v1/models` entry and its id say.
+   */
+  BACKEND_PROFILES: backendProfilesFromEnv.default([]),
   /** Node server timeouts against slowloris clients (headers, whole request body). */
   SERVER_HEADERS_TIMEOUT_MS: positiveInt().default(20_000),
   SERVER_REQUEST_TIMEOUT_MS: positiveInt().default(60_000),

@@ -35,6 +35,8 @@ export const chatUsageSchema = z.object({
   /** DeepSeek reports prompt-cache hits here instead of `prompt_tokens_details.cached_tokens`. */
   prompt_cache_hit_tokens: z.number().nullish(),
   completion_tokens_details: z.object({ reasoning_tokens: z.number().nullish() }).nullish(),
+  /** SGLang reports reasoning tokens here, at the top level, in streamed and whole answers alike. */
+  reasoning_tokens: z.number().nullish(),
 });
 
 const chunkDeltaSchema = z.object({

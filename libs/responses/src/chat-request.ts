@@ -19,8 +19,10 @@ export interface ChatCompletionRequest {
   /** Only sent when `tools` is non-empty: several servers reject it otherwise. */
   parallel_tool_calls?: boolean;
   response_format?: ChatResponseFormat;
-  /** Passed as given ("none", "minimal", "low", "medium", "high", "xhigh", "max"). */
+  /** The request's effort, mapped to what the backend accepts (BackendProfile.reasoningEfforts). */
   reasoning_effort?: string;
+  /** vLLM/SGLang extension: variables for the chat template, e.g. `{"enable_thinking": false}` (BackendProfile.thinkingSwitch). */
+  chat_template_kwargs?: Record<string, boolean>;
   /** Cap on generated tokens (Responses `max_output_tokens`); the legacy name every open server accepts. */
   max_tokens?: number;
   temperature?: number;
@@ -57,6 +59,8 @@ export interface ChatAssistantMessage {
    * SGLang/vLLM reasoning parsers). Servers that do not know it ignore it.
    */
   reasoning_content?: string;
+  /** The same, under the name vLLM (late 2025+) and Ollama read (BackendProfile.reasoningReplayFields). */
+  reasoning?: string;
 }
 
 export interface ChatToolCall {

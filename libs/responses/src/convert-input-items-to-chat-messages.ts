@@ -1,5 +1,6 @@
 import { InvalidRequestError } from '@rgw/errors';
-import type { ChatMessage, ChatToolCall, ChatUserContentPart } from './chat-request.ts';
+import type { ReasoningReplayField } from './backend-profile.ts';
+import type { ChatAssistantMessage, ChatMessage, ChatToolCall, ChatUserContentPart } from './chat-request.ts';
 import { collapseChatContent, convertContentPartsToChat } from './convert-content-parts-to-chat.ts';
 import { formatChatToolName } from './convert-tools-to-chat.ts';
 import { readKnownInputItem, type KnownResponsesInputItem, type ResponsesContentPart, type ResponsesInputItem } from './responses-input-item-schema.ts';
@@ -7,7 +8,17 @@ import { readKnownInputItem, type KnownResponsesInputItem, type ResponsesContent
 export interface ConvertInputItemsOptions {
   /** Turns a reasoning item's `encrypted_content` back into text; null when it is not ours or is unreadable. */
   readonly unsealReasoning?: (encryptedContent: string) => string | null;
+  /** The assistant-message fields replayed reasoning goes in (default `reasoning_content`). */
+  readonly reasoningReplayFields?: readonly ReasoningReplayField[];
+  /** Give every assistant message with tool calls a reasoning field, a placeholder when there is none. */
+  readonly reasoningOnToolCalls?: boolean;
 }
+
+/**
+ * Sent as the reasoning of a tool-call turn that has none, for thinking servers that refuse the turn
+ * without it. A space, not "": their check is "field missing or empty".
+ */
+export const missingReasoningPlaceholder = ' ';
 
 export interface ConvertedInputItems {
   /** Texts of system/developer messages, in order; the caller merges them into one leading system message. */
@@ -37,6 +48,7 @@ type ToolOutputItem = Item<'function_call_output'> | Item<'custom_tool_call_outp
 export function convertInputItemsToChatMessages(items: readonly ResponsesInputItem[], options: ConvertInputItemsOptions = {}): ConvertedInputItems {
   const result: ConvertedInputItems = { systemTexts: [], messages: [], warnings: [] };
   const { messages, warnings } = result;
+  const replayFields = options.reasoningReplayFields ?? ['reasoning_content'];
   let assistant: { texts: string[]; toolCalls: ChatToolCall[]; reasoning: string[]; where: string } | null = null;
   /** Calls of the last assistant message still waiting for their tool message. */
   const unanswered: string[] = [];
@@ -57,12 +69,11 @@ export function convertInputItemsToChatMessages(items: readonly ResponsesInputIt
       warnings.push(`${where}: dropped assistant output with no text and no tool calls${reasoning.length > 0 ? ' (reasoning only)' : ''}.`);
       return;
     }
-    messages.push({
-      role: 'assistant',
-      content: text === '' ? null : text,
-      ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
-      ...(reasoning.length > 0 ? { reasoning_content: reasoning.join('\n\n') } : {}),
-    });
+    const message: ChatAssistantMessage = { role: 'assistant', content: text === '' ? null : text, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) };
+    const reasoningText =
+      reasoning.length > 0 ? reasoning.join('\n\n') : toolCalls.length > 0 && options.reasoningOnToolCalls === true ? missingReasoningPlaceholder : '';
+    if (reasoningText !== '') for (const field of replayFields) message[field] = reasoningText;
+    messages.push(message);
     unanswered.push(...toolCalls.map((call) => call.id));
   };
   function closeToolRun(): void {

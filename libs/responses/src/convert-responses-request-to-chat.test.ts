@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { InvalidRequestError } from '@rgw/errors';
 import { describe, expect, it } from 'vitest';
+import { type BackendProfileOverride, resolveBackendProfile } from './backend-profile.ts';
 import { convertResponsesRequestToChat } from './convert-responses-request-to-chat.ts';
 import { parseResponsesRequest } from './responses-request-schema.ts';
 
@@ -237,5 +238,70 @@ describe('convertResponsesRequestToChat parameters', () => {
     );
     expect(() => convert({ model: 'm', instructions: 'only instructions' })).toThrow(InvalidRequestError);
     expect(() => convert({ model: 'm', input: [] })).toThrow(expect.objectContaining({ status: 400, param: 'input', code: 'missing_required_parameter' }));
+  });
+});
+
+describe('convertResponsesRequestToChat with a backend profile', () => {
+  function convertFor(body: Record<string, unknown>, model: string, entry?: Record<string, unknown>, overrides: BackendProfileOverride[] = []) {
+    const backendProfile = resolveBackendProfile({ model, entry, overrides });
+    return convertResponsesRequestToChat(parseResponsesRequest({ model, input: 'hi', ...body }), { model, backendProfile });
+  }
+  const sglang = { owned_by: 'sglang' };
+  const vllm = { owned_by: 'vllm' };
+  const ollama = { owned_by: 'library' };
+
+  it("switches Qwen3's thinking off through chat_template_kwargs on SGLang, sending no effort it would refuse", () => {
+    const { chatRequest, warnings } = convertFor({ reasoning: { effort: 'none' } }, 'Qwen/Qwen3-32B', sglang);
+    expect(chatRequest.chat_template_kwargs).toEqual({ enable_thinking: false });
+    expect(chatRequest).not.toHaveProperty('reasoning_effort');
+    expect(warnings).toEqual([expect.stringContaining("'reasoning.effort' 'none' is not sent")]);
+  });
+
+  it('sends reasoning_effort and switches thinking on for Qwen3 on vLLM', () => {
+    const { chatRequest, warnings } = convertFor({ reasoning: { effort: 'high' } }, 'Qwen/Qwen3-32B', vllm);
+    expect(chatRequest).toMatchObject({ reasoning_effort: 'high', chat_template_kwargs: { enable_thinking: true } });
+    expect(warnings).toEqual([]);
+  });
+
+  it('uses the `thinking` switch for DeepSeek V3.1', () => {
+    expect(convertFor({ reasoning: { effort: 'low' } }, 'deepseek-ai/DeepSeek-V3.1', sglang).chatRequest.chat_template_kwargs).toEqual({ thinking: true });
+  });
+
+  it("maps Codex's xhigh to the highest level Ollama takes, with no template kwargs", () => {
+    const { chatRequest, warnings } = convertFor({ reasoning: { effort: 'xhigh' } }, 'qwen3:8b', ollama);
+    expect(chatRequest.reasoning_effort).toBe('high');
+    expect(chatRequest).not.toHaveProperty('chat_template_kwargs');
+    expect(warnings).toEqual([expect.stringContaining("'xhigh' sent as 'high'")]);
+  });
+
+  it('sends neither field when the request sets no effort (the model keeps its default)', () => {
+    const { chatRequest } = convertFor({}, 'Qwen/Qwen3-32B', sglang);
+    expect(chatRequest).not.toHaveProperty('reasoning_effort');
+    expect(chatRequest).not.toHaveProperty('chat_template_kwargs');
+  });
+
+  const toolTurn = [
+    { type: 'message', role: 'user', content: 'read a.rs' },
+    { type: 'reasoning', summary: [], content: [{ type: 'reasoning_text', text: 'Read it first.' }] },
+    { type: 'function_call', call_id: 'call_1', name: 'read', arguments: '{}' },
+    { type: 'function_call_output', call_id: 'call_1', output: 'fn main() {}' },
+    { type: 'function_call', call_id: 'call_2', name: 'read', arguments: '{}' },
+    { type: 'function_call_output', call_id: 'call_2', output: 'fn main() {}' },
+  ];
+
+  it('replays reasoning in the field each server reads', () => {
+    expect(convertFor({ input: toolTurn }, 'qwen3:8b', ollama).chatRequest.messages[1]).toMatchObject({ role: 'assistant', reasoning: 'Read it first.' });
+    expect(convertFor({ input: toolTurn }, 'qwen3:8b', ollama).chatRequest.messages[1]).not.toHaveProperty('reasoning_content');
+    expect(convertFor({ input: toolTurn }, 'Qwen/Qwen3-32B', vllm).chatRequest.messages[1]).toMatchObject({
+      reasoning: 'Read it first.',
+      reasoning_content: 'Read it first.',
+    });
+  });
+
+  it('gives a tool-call turn without reasoning a placeholder for thinking servers that refuse it otherwise (Kimi K2)', () => {
+    const kimi = convertFor({ input: toolTurn }, 'moonshotai/Kimi-K2-Thinking', sglang).chatRequest.messages;
+    expect(kimi[3]).toMatchObject({ role: 'assistant', tool_calls: [{ id: 'call_2' }], reasoning_content: ' ' });
+    // Elsewhere the turn goes as it is.
+    expect(convertFor({ input: toolTurn }, 'Qwen/Qwen2.5-7B-Instruct', sglang).chatRequest.messages[3]).not.toHaveProperty('reasoning_content');
   });
 });

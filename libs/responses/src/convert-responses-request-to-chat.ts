@@ -1,4 +1,5 @@
 import { InvalidRequestError } from '@rgw/errors';
+import { type BackendProfile, GENERIC_BACKEND_PROFILE, mapReasoningEffort } from './backend-profile.ts';
 import type { ChatCompletionRequest, ChatMessage, ChatResponseFormat } from './chat-request.ts';
 import { collectIgnoredFieldWarnings } from './collect-ignored-field-warnings.ts';
 import type { ToolNameMap } from './converter-contract.ts';
@@ -15,13 +16,15 @@ export interface ConvertResponsesRequestOptions {
    * `sealReasoning`). Return null for content that is not ours or cannot be opened.
    */
   readonly unsealReasoning?: (encryptedContent: string) => string | null;
+  /** The backend's dialect (resolveBackendProfile): reasoning control and replay. Default: the generic profile. */
+  readonly backendProfile?: BackendProfile;
 }
 
 export interface ConvertedResponsesRequest {
   readonly chatRequest: ChatCompletionRequest;
   /** Chat function name → Responses tool, for turning tool calls back into Responses items. */
   readonly toolNames: ToolNameMap;
-  /** What was ignored or emulated, one plain sentence each, naming the field; the gateway logs them. */
+  /** What was ignored or emulated, one plain sentence each, naming the field; the gateway logs them and sends them in a header. */
   readonly warnings: string[];
 }
 
@@ -44,7 +47,12 @@ export function convertResponsesRequestToChat(request: ResponsesRequest, options
   const convertedTools = convertToolsToChat(request.tools ?? []);
   const choice = mapToolChoice(request.tool_choice, convertedTools.tools, convertedTools.toolNames);
   const input = typeof request.input === 'string' ? [{ type: 'message' as const, role: 'user' as const, content: request.input }] : (request.input ?? []);
-  const converted = convertInputItemsToChatMessages(input, options.unsealReasoning === undefined ? {} : { unsealReasoning: options.unsealReasoning });
+  const profile = options.backendProfile ?? GENERIC_BACKEND_PROFILE;
+  const converted = convertInputItemsToChatMessages(input, {
+    ...(options.unsealReasoning === undefined ? {} : { unsealReasoning: options.unsealReasoning }),
+    reasoningReplayFields: profile.reasoningReplayFields,
+    reasoningOnToolCalls: profile.reasoningOnToolCalls,
+  });
   const warnings = [...convertedTools.warnings, ...choice.warnings, ...converted.warnings, ...collectIgnoredFieldWarnings(request)];
 
   // One leading system message: many chat templates reject `developer` and any system message
@@ -65,7 +73,7 @@ export function convertResponsesRequestToChat(request: ResponsesRequest, options
   }
   const responseFormat = mapTextFormat(request, warnings);
   if (responseFormat !== undefined) chatRequest.response_format = responseFormat;
-  if (typeof request.reasoning?.effort === 'string') chatRequest.reasoning_effort = request.reasoning.effort;
+  if (typeof request.reasoning?.effort === 'string') mapReasoningControl(request.reasoning.effort, profile, chatRequest, warnings);
   if (typeof request.max_output_tokens === 'number') chatRequest.max_tokens = request.max_output_tokens;
   if (typeof request.temperature === 'number') chatRequest.temperature = request.temperature;
   if (typeof request.top_p === 'number') chatRequest.top_p = request.top_p;
@@ -78,6 +86,14 @@ export function convertResponsesRequestToChat(request: ResponsesRequest, options
   const user = request.safety_identifier ?? request.user;
   if (typeof user === 'string') chatRequest.user = user;
   return { chatRequest, toolNames: convertedTools.toolNames, warnings };
+}
+
+/** `reasoning.effort` → the backend's own controls: its `reasoning_effort` levels and its template's thinking switch. */
+function mapReasoningControl(requested: string, profile: BackendProfile, chatRequest: ChatCompletionRequest, warnings: string[]): void {
+  const { effort, warning } = mapReasoningEffort(profile, requested);
+  if (effort !== undefined) chatRequest.reasoning_effort = effort;
+  if (warning !== null) warnings.push(warning);
+  if (profile.thinkingSwitch !== null) chatRequest.chat_template_kwargs = { [profile.thinkingSwitch]: requested !== 'none' };
 }
 
 /** Responses `text.format` is flat; Chat nests the schema under `json_schema` (responses-api.md §1.4). */

@@ -2,13 +2,15 @@
  * The contract between the two halves of the converter and the gateway that drives them.
  * Request side:  parseResponsesRequest(body) -> ResponsesRequest
  *                convertResponsesRequestToChat(request, options) -> { chatRequest, toolNames, warnings }
- * Answer side:   convertChatStreamToResponsesEvents(events, context) -> AsyncGenerator<ResponseStreamEvent>
+ *                resolveBackendProfile({ model, entry, overrides }) -> BackendProfile  (per-backend dialect, for both sides)
+ * Answer side:   createResponseEventConverter(context) -> { start, push(event), end, fail }  (push-based, one backend event at a time)
  *                convertChatCompletionToStreamEvents(completion) -> ChatStreamEvent[]  (non-stream path reuses the stream machine)
  *                convertChatEventsToResponsesEvents(events, context) -> ResponseStreamEvent[]  (the same machine, synchronously)
  *                the terminal event's `response` -> Response
  * Everything here is pure: ids and clocks come in through the context.
  */
 import type { Response, ResponseStreamEvent } from 'openai/resources/responses/responses';
+import type { BackendProfile } from './backend-profile.ts';
 import type { ChatCompletionChunk } from './chat-chunk-schema.ts';
 import type { UpstreamStreamError } from './upstream-stream-error.ts';
 
@@ -53,4 +55,6 @@ export interface ResponseContext {
    * Absent: no encrypted_content is emitted.
    */
   readonly sealReasoning?: (reasoningText: string) => string;
+  /** The backend's dialect (resolveBackendProfile); absent: the generic profile. */
+  readonly backendProfile?: BackendProfile;
 }

@@ -4,7 +4,11 @@ import type { Response, ResponseStreamEvent } from 'openai/resources/responses/r
 import { convertChatEventsToResponsesEvents } from './create-response-event-converter.ts';
 import { assertValidResponsesEventSequence } from './test-support/assert-valid-responses-event-sequence.ts';
 import { createTestContext, type TestContextOptions } from './test-support/create-test-context.ts';
-import { loadChunkFixture } from './test-support/load-chunk-fixture.ts';
+import { readdirSync } from 'node:fs';
+import { GENERIC_BACKEND_PROFILE } from './backend-profile.ts';
+import { parseChatCompletion } from './chat-chunk-schema.ts';
+import { convertChatCompletionToStreamEvents } from './convert-chat-completion-to-stream-events.ts';
+import { loadChunkFixture, readFixtureHeader } from './test-support/load-chunk-fixture.ts';
 import { replayThroughOpenAiSdk } from './test-support/replay-through-openai-sdk.ts';
 
 async function replayFixture(name: string, options: TestContextOptions = {}): Promise<{ events: ResponseStreamEvent[]; response: Response }> {
@@ -31,9 +35,25 @@ const succeeding = [
   'chutes-content-filter',
   'chutes-multibyte-text',
   'ollama-no-usage',
+  'ollama-parallel-calls-at-index-zero',
+  'ollama-calls-without-index',
+  'sglang-qwen25-parallel-tool-calls',
+  'vllm-qwen3-inline-think',
+  'vllm-qwen3-inline-think-split-tags',
 ];
 
-describe('replaying recorded backend streams', () => {
+const fixtureNames = readdirSync(new URL('./__fixtures__/', import.meta.url))
+  .filter((file) => file.endsWith('.chunks.txt'))
+  .map((file) => file.replace(/\.chunks\.txt$/, ''));
+
+describe('backend stream fixtures', () => {
+  it.each(fixtureNames)('%s says what it is: hand-written, or transcribed/derived with its source named', (name) => {
+    // Hand-written files say so; transcribed and derived ones name their source.
+    expect(readFixtureHeader(name).join('\n')).toMatch(/^# (Hand-written, not recorded|(Transcribed|Derived) from[\s\S]*\n# Source: \S+)/);
+  });
+});
+
+describe('replaying backend stream fixtures (hand-written and transcribed; each file header says which)', () => {
   it.each(succeeding)('%s is accepted by the openai SDK stream accumulator, which returns our terminal response', async (name) => {
     const { events, response } = await replayFixture(name, { request: { reasoning: { summary: 'auto' } } });
     const replayed = await replayThroughOpenAiSdk(events);
@@ -186,6 +206,129 @@ describe('replaying recorded backend streams', () => {
     expect(response.output.map((item) => [item.type, 'status' in item ? item.status : null])).toEqual([
       ['reasoning', 'completed'],
       ['message', 'incomplete'],
+    ]);
+  });
+
+  it('keeps Ollama parallel calls that all arrive at index 0 apart by their ids', async () => {
+    const { response } = await replayFixture('ollama-parallel-calls-at-index-zero');
+    expect(response.output).toEqual([
+      { type: 'function_call', id: 'fc_1', call_id: 'call_abc123', name: 'get_weather', arguments: '{"location":"Seattle"}', status: 'completed' },
+      { type: 'function_call', id: 'fc_2', call_id: 'call_def456', name: 'get_time', arguments: '{"timezone":"UTC"}', status: 'completed' },
+    ]);
+    expect(response.usage).toMatchObject({ input_tokens: 3, output_tokens: 2, total_tokens: 5 });
+  });
+
+  it('keeps calls apart when an older Ollama sends them without index, each whole, and finishes with "stop"', async () => {
+    const { response } = await replayFixture('ollama-calls-without-index');
+    expect(response.status).toBe('completed');
+    expect(response.output.map((item) => (item.type === 'function_call' ? [item.call_id, item.arguments] : item.type))).toEqual([
+      ['call_abc123', '{"location":"Seattle"}'],
+      ['call_def456', '{"timezone":"UTC"}'],
+    ]);
+  });
+
+  it('streams the text and both parallel calls of the SGLang tool-parser example', async () => {
+    const { response } = await replayFixture('sglang-qwen25-parallel-tool-calls');
+    expect(response.output.map((item) => item.type)).toEqual(['message', 'function_call', 'function_call']);
+    expect(response.output.slice(1)).toMatchObject([
+      { call_id: 'call_f8a238e465c242cc9ee93dc5', arguments: '{"city": "Boston", "state": "MA", "unit": "celsius"}' },
+      { call_id: 'call_9087369d81254801b389ae11', arguments: '{"city": "Boston", "state": "MA", "unit": "fahrenheit"}' },
+    ]);
+  });
+
+  it.each(['vllm-qwen3-inline-think', 'vllm-qwen3-inline-think-split-tags'])(
+    '%s: inline <think> becomes the reasoning item, and no piece of a tag reaches the answer text',
+    async (name) => {
+      const { events, response } = await replayFixture(name);
+      expect(response.output).toMatchObject([
+        { type: 'reasoning', content: [{ type: 'reasoning_text', text: 'This is a reasoning section' }], status: 'completed' },
+        { type: 'message', content: [{ type: 'output_text', text: 'This is the rest' }] },
+      ]);
+      const streamed = deltasOf(events, 'response.output_text.delta') + deltasOf(events, 'response.reasoning_text.delta');
+      expect(streamed).not.toMatch(/[<>]/);
+    },
+  );
+
+  it('releases held text when the stream ends: an unclosed block stays reasoning, an undecided prefix becomes text', () => {
+    const content = (text: string) => ({ type: 'chunk' as const, chunk: { choices: [{ index: 0, delta: { content: text } }] } });
+    const stop = { type: 'chunk' as const, chunk: { choices: [{ index: 0, delta: {}, finish_reason: 'length' }] } };
+    const cut = convertChatEventsToResponsesEvents([content('<think>I was about to</th'), stop, { type: 'done' }], createTestContext());
+    expect(assertValidResponsesEventSequence(cut).output).toMatchObject([
+      { type: 'reasoning', content: [{ text: 'I was about to</th' }], status: 'incomplete' },
+    ]);
+    const undecided = convertChatEventsToResponsesEvents([content('<thi'), { type: 'done' }], createTestContext());
+    expect(assertValidResponsesEventSequence(undecided).output).toMatchObject([{ type: 'message', content: [{ text: '<thi' }] }]);
+  });
+
+  it('keeps held text in the output of a stream that fails', () => {
+    const content = { type: 'chunk' as const, chunk: { choices: [{ index: 0, delta: { content: '<think>Half a thought</' } }] } };
+    const failed = convertChatEventsToResponsesEvents([content, { type: 'error', error: { code: 'server_error', message: 'gone' } }], createTestContext());
+    expect(assertValidResponsesEventSequence(failed)).toMatchObject({
+      status: 'failed',
+      output: [{ type: 'reasoning', content: [{ text: 'Half a thought</' }] }],
+    });
+  });
+
+  it('leaves inline <think> text alone for a profile that turns the splitting off', async () => {
+    const { response } = await replayFixture('vllm-qwen3-inline-think-split-tags', { backendProfile: { ...GENERIC_BACKEND_PROFILE, inlineThinkTags: false } });
+    expect(response.output).toMatchObject([{ type: 'message', content: [{ text: '<think>This is a reasoning section</think>This is the rest' }] }]);
+  });
+
+  it('splits inline <think> in a non-streamed answer too (the JSON path runs the same step)', () => {
+    // vLLM's Qwen3 parser test output (tests/reasoning/test_qwen3_reasoning_parser.py, WITH_THINK) as the
+    // message of the Qwen/Qwen3-8B answer quoted in vllm-project/vllm PR #20662.
+    const completion = parseChatCompletion({
+      id: 'chatcmpl-4e05fee0c73c4811ba8c7f21939c06c8',
+      object: 'chat.completion',
+      created: 1752032478,
+      model: 'Qwen/Qwen3-8B',
+      choices: [{ index: 0, message: { role: 'assistant', content: '<think>This is a reasoning section</think>This is the rest' }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: 247, completion_tokens: 228, total_tokens: 475 },
+    });
+    if (completion === null) throw new Error('the completion did not parse');
+    const events = convertChatEventsToResponsesEvents(convertChatCompletionToStreamEvents(completion), createTestContext());
+    expect(assertValidResponsesEventSequence(events).output).toMatchObject([
+      { type: 'reasoning', content: [{ text: 'This is a reasoning section' }] },
+      { type: 'message', content: [{ text: 'This is the rest' }] },
+    ]);
+  });
+
+  it('keeps apart the calls of a non-streamed SGLang answer that puts every call at index 0', () => {
+    // The non-streamed answer of SGLang's tool-parser docs (see sglang-qwen25-parallel-tool-calls for the source):
+    // both calls carry index=0. The page prints no envelope, so only the message is transcribed.
+    const completion = parseChatCompletion({
+      choices: [
+        {
+          index: 0,
+          message: {
+            role: 'assistant',
+            content:
+              "To provide you with the current weather in Boston, I will use the `get_current_weather` function. This function requires the city name, state abbreviation, and the temperature unit you prefer. For Boston, the state is Massachusetts, which has the abbreviation 'MA'. You didn't specify a unit preference, so I'll provide both Celsius and Fahrenheit for completeness.\n\nLet's proceed with fetching this information.",
+            tool_calls: [
+              {
+                id: 'call_3357dea09bd44120805303fc',
+                type: 'function',
+                index: 0,
+                function: { name: 'get_current_weather', arguments: '{"city": "Boston", "state": "MA", "unit": "celsius"}' },
+              },
+              {
+                id: 'call_c6a48f58af234b1e8af74e42',
+                type: 'function',
+                index: 0,
+                function: { name: 'get_current_weather', arguments: '{"city": "Boston", "state": "MA", "unit": "fahrenheit"}' },
+              },
+            ],
+            reasoning_content: null,
+          },
+          finish_reason: 'tool_calls',
+        },
+      ],
+    });
+    if (completion === null) throw new Error('the completion did not parse');
+    const events = convertChatEventsToResponsesEvents(convertChatCompletionToStreamEvents(completion), createTestContext());
+    expect(assertValidResponsesEventSequence(events).output.slice(1)).toMatchObject([
+      { type: 'function_call', call_id: 'call_3357dea09bd44120805303fc', arguments: '{"city": "Boston", "state": "MA", "unit": "celsius"}' },
+      { type: 'function_call', call_id: 'call_c6a48f58af234b1e8af74e42', arguments: '{"city": "Boston", "state": "MA", "unit": "fahrenheit"}' },
     ]);
   });
 });

@@ -10,7 +10,8 @@ import type { ResponseStreamEvent } from 'openai/resources/responses/responses';
 import type { ChatCompletionChunk } from './chat-chunk-schema.ts';
 import type { ChatStreamEvent, ResponseContext } from './converter-contract.ts';
 import { failResponse, finishResponse, startResponse } from './finish-response.ts';
-import { handleRefusalDelta, handleTextDelta } from './handle-message-delta.ts';
+import { handleContentDelta } from './handle-content-delta.ts';
+import { handleRefusalDelta } from './handle-message-delta.ts';
 import { handleReasoningDelta } from './handle-reasoning-delta.ts';
 import { handleToolCallDeltas } from './handle-tool-call-deltas.ts';
 import { readReasoningDelta } from './read-reasoning-delta.ts';
@@ -110,7 +111,7 @@ function handleChunk(state: StreamState, chunk: ChatCompletionChunk): void {
     const reasoning = readReasoningDelta(delta);
     if (reasoning !== '') handleReasoningDelta(state, reasoning);
     if (delta.refusal) handleRefusalDelta(state, delta.refusal);
-    if (delta.content) handleTextDelta(state, delta.content, choice.logprobs);
+    if (delta.content) handleContentDelta(state, delta.content, choice.logprobs);
     if (delta.tool_calls && delta.tool_calls.length > 0) handleToolCallDeltas(state, delta.tool_calls);
   }
   if (choice.finish_reason) state.finishReason = choice.finish_reason;

@@ -8,6 +8,7 @@ import { buildFailedResponse, buildFailureEvents } from './build-failure-events.
 import type { UpstreamStreamError } from './upstream-stream-error.ts';
 import type { EchoedRequestFields } from './build-response-skeleton.ts';
 import { isCompleteJson } from './build-tool-call-item.ts';
+import { flushHeldContent } from './handle-content-delta.ts';
 import { flushBufferedToolCalls } from './handle-tool-call-deltas.ts';
 import { mapChatFinishReason, type FinishOutcome } from './map-chat-finish-reason.ts';
 import { mapChatUsage } from './map-chat-usage.ts';
@@ -21,6 +22,7 @@ export function startResponse(state: StreamState): void {
 /** The backend finished (`[DONE]`, or EOF after a finish_reason): close everything, emit the terminal event. */
 export function finishResponse(state: StreamState): void {
   if (state.ended) return;
+  flushHeldContent(state);
   const outcome = decideOutcome(state);
   if (outcome.status === 'failed') {
     return failResponse(state, { code: 'server_error', message: `The backend stopped with finish_reason "${state.finishReason}".` });
@@ -50,6 +52,7 @@ export function finishResponse(state: StreamState): void {
  */
 export function failResponse(state: StreamState, error: UpstreamStreamError): void {
   if (state.ended) return;
+  flushHeldContent(state);
   closeOpenItem(state, 'incomplete');
   // `usage` is null, not absent, when the backend never reported any (the echo the Open Responses schema checks).
   const usage = (state.usage === null ? null : mapChatUsage(state.usage)) as unknown as ResponseUsage;
@@ -69,6 +72,6 @@ function decideOutcome(state: StreamState): FinishOutcome {
   const cap = request.max_output_tokens;
   const used = state.usage?.completion_tokens;
   const atCap = typeof cap === 'number' && typeof used === 'number' && used >= cap;
-  const truncatedCall = [...state.toolCalls.values()].some((call) => !isCompleteJson(call.arguments));
+  const truncatedCall = state.toolCalls.some((call) => !isCompleteJson(call.arguments));
   return atCap && truncatedCall ? { status: 'incomplete', reason: 'max_output_tokens' } : outcome;
 }

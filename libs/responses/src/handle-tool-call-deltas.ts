@@ -3,6 +3,12 @@
  * Fragments are accumulated per Chat `index`. Items are never interleaved, so a call streams live only
  * while it is the sole open call; calls whose fragments arrive while another streams (vLLM/SGLang can
  * alternate indices) wait and are emitted whole, in index order, when the stream ends.
+ *
+ * Two dialects reuse an index for a new call (responses-api.md §12.5): Ollama sends every parallel call
+ * at `index` 0 with its own id, and some backends omit `index` and send each call whole in one chunk.
+ * A fragment starts a new call at an occupied index when it names a function and carries an id other
+ * than the call's, or, without `index`, names one while the call there is already whole; merging them
+ * (what LiteLLM and others did) would give one call with `{…}{…}` as arguments.
  */
 import type { ResponseFunctionCallArgumentsDoneEvent } from 'openai/resources/responses/responses';
 import type { ChatToolCallDelta } from './chat-chunk-schema.ts';
@@ -16,12 +22,12 @@ import {
   type StreamState,
   type ToolCallBuffer,
 } from './stream-state.ts';
-import { buildToolCallItem, resolveToolName } from './build-tool-call-item.ts';
+import { buildToolCallItem, isCompleteJson, resolveToolName } from './build-tool-call-item.ts';
 
 export function handleToolCallDeltas(state: StreamState, deltas: readonly ChatToolCallDelta[]): void {
   for (const [position, delta] of deltas.entries()) {
-    // Some backends omit `index` when they send whole calls in one delta.
-    const call = bufferFor(state, delta.index ?? position);
+    // Some backends omit `index` when they send whole calls in one delta: the position stands in.
+    const call = bufferFor(state, delta, position);
     // A fragment for a call already closed (text arrived in between) cannot be shown any more.
     if (call.phase === 'done') continue;
     if (delta.id && call.backendId === null) call.backendId = delta.id;
@@ -36,7 +42,8 @@ export function handleToolCallDeltas(state: StreamState, deltas: readonly ChatTo
 
 /** Emits every call still waiting, whole and one after another, after whatever was open is closed. */
 export function flushBufferedToolCalls(state: StreamState, statusOf: (call: ToolCallBuffer) => ItemStatus): void {
-  const waiting = [...state.toolCalls.values()].filter((call) => call.phase === 'buffered');
+  const waiting = state.toolCalls.filter((call) => call.phase === 'buffered');
+  // Index order; calls sharing an index (Ollama) keep their arrival order (the sort is stable).
   waiting.sort((left, right) => left.chatIndex - right.chatIndex);
   for (const call of waiting) {
     announce(state, call);
@@ -67,12 +74,25 @@ function closeToolCall(state: StreamState, open: OpenToolCall, status: ItemStatu
   finishOpenItem(state, item);
 }
 
-function bufferFor(state: StreamState, chatIndex: number): ToolCallBuffer {
-  const existing = state.toolCalls.get(chatIndex);
-  if (existing) return existing;
+/** The call this fragment feeds: the one at its index, or a new one when the fragment starts another call. */
+function bufferFor(state: StreamState, delta: ChatToolCallDelta, position: number): ToolCallBuffer {
+  const chatIndex = delta.index ?? position;
+  const existing = state.toolCallSlots.get(chatIndex);
+  if (existing && !startsAnotherCall(existing, delta)) return existing;
+  // The call superseded at this index gets no more fragments: if it is streaming, it is finished.
+  if (existing && state.open?.kind === 'tool_call' && state.open.call === existing) closeOpenItem(state, 'completed');
   const call: ToolCallBuffer = { chatIndex, backendId: null, name: '', arguments: '', phase: 'buffered', sentLength: 0, itemId: null, callId: null };
-  state.toolCalls.set(chatIndex, call);
+  state.toolCalls.push(call);
+  state.toolCallSlots.set(chatIndex, call);
   return call;
+}
+
+/** Only a fragment that names a function can open a call; an arguments-only fragment always continues one. */
+function startsAnotherCall(call: ToolCallBuffer, delta: ChatToolCallDelta): boolean {
+  if (!delta.function?.name) return false;
+  if (delta.id && call.backendId !== null && delta.id !== call.backendId) return true;
+  const indexless = delta.index === null || delta.index === undefined;
+  return indexless && call.name !== '' && isCompleteJson(call.arguments);
 }
 
 /**
@@ -84,7 +104,7 @@ function canStreamLive(state: StreamState, call: ToolCallBuffer): boolean {
   if (state.open?.kind === 'tool_call') return false;
   if (call.name === '' || call.arguments === '') return false;
   if (resolveToolName(state, call.name).kind === 'custom') return false;
-  for (const other of state.toolCalls.values()) {
+  for (const other of state.toolCalls) {
     if (other !== call && other.phase === 'buffered') return false;
   }
   return true;
@@ -120,6 +140,6 @@ function sendLiveArguments(state: StreamState, call: ToolCallBuffer): void {
 
 /** The backend's id unless missing or already used in this response (call_ids must be unique). */
 function pickCallId(state: StreamState, call: ToolCallBuffer): string {
-  const taken = [...state.toolCalls.values()].some((other) => other !== call && other.callId === call.backendId);
+  const taken = state.toolCalls.some((other) => other !== call && other.callId === call.backendId);
   return call.backendId && !taken ? call.backendId : state.context.createId('call');
 }

@@ -13,3 +13,5 @@ export * from './map-chat-finish-reason.ts';
 export * from './terminal-event.ts';
 export * from './build-failure-events.ts';
 export type { UpstreamStreamError } from './upstream-stream-error.ts';
+export * from './backend-profile.ts';
+export { RESPONSES_TOOL_TYPES, type ResponsesToolType } from './responses-tool-types.ts';

@@ -18,7 +18,8 @@ export function mapChatUsage(usage: ChatUsage | null): ResponseUsage {
       cache_write_tokens: 0,
     },
     output_tokens: outputTokens,
-    output_tokens_details: { reasoning_tokens: usage?.completion_tokens_details?.reasoning_tokens ?? 0 },
+    // SGLang: top-level `reasoning_tokens` (its completion_tokens_details holds speculative-decoding counts).
+    output_tokens_details: { reasoning_tokens: usage?.completion_tokens_details?.reasoning_tokens ?? usage?.reasoning_tokens ?? 0 },
     total_tokens: usage?.total_tokens ?? inputTokens + outputTokens,
   };
 }

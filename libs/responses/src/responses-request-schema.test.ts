@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { InvalidRequestError } from '@rgw/errors';
 import { describe, expect, it } from 'vitest';
 import { parseResponsesRequest } from './responses-request-schema.ts';
+import { RESPONSES_TOOL_TYPES } from './responses-tool-types.ts';
 
 function readFixture(name: string): unknown {
   return JSON.parse(readFileSync(new URL(`./__fixtures__/requests/${name}.json`, import.meta.url), 'utf8'));
@@ -48,6 +49,23 @@ describe('parseResponsesRequest', () => {
     expect(request.input).toHaveLength(3);
     expect(request['brand_new_field']).toEqual({ nested: true });
     expect((request.input as { phase?: string }[])[0]?.phase).toBe('final_answer');
+  });
+
+  it('refuses a tool type the API does not define with a 400 naming tools[i].type', () => {
+    const error = catchError({ model: 'm', input: 'hi', tools: [{ type: 'web_search' }, { type: 'functions', name: 'f' }] });
+    expect(error.status).toBe(400);
+    expect(error.param).toBe('tools[1].type');
+    expect(error.code).toBe('invalid_value');
+    expect(error.message).toMatch(/^Invalid value: 'functions'\. Supported values are: 'function', 'custom', .*'web_search'/);
+  });
+
+  it('refuses an undefined tool type inside a namespace too', () => {
+    const error = catchError({ model: 'm', input: 'hi', tools: [{ type: 'namespace', name: 'crm', tools: [{ type: 'fucntion', name: 'find' }] }] });
+    expect(error.param).toBe('tools[0].tools[0].type');
+  });
+
+  it.each(RESPONSES_TOOL_TYPES.filter((type) => !['function', 'custom', 'namespace'].includes(type)))('accepts the API tool kind %s', (type) => {
+    expect(parseResponsesRequest({ model: 'm', input: 'hi', tools: [{ type }] }).tools).toEqual([{ type }]);
   });
 
   it('accepts null for every optional field', () => {

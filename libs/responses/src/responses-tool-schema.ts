@@ -1,12 +1,13 @@
 import { z } from 'zod';
+import { RESPONSES_TOOL_TYPES } from './responses-tool-types.ts';
 import { createTypeDispatchSchema } from './type-dispatch-schema.ts';
 
 /*
  * `tools[]` and `tool_choice` (responses-api.md §1.2, §1.3). Only the tool kinds a Chat backend can
- * run are checked field by field: function, custom, namespace, local_shell. Hosted tools
- * (web_search, file_search, mcp, …) and kinds newer than this file are accepted as `{type, …}`;
- * the converter drops them with a warning instead of failing the request (Codex always sends
- * web_search).
+ * run are checked field by field: function, custom, namespace, local_shell. The API's other kinds
+ * (web_search, file_search, mcp, …) are accepted as `{type, …}` and dropped by the converter with a
+ * warning (Codex always sends web_search); a type the API does not define is a 400 naming
+ * `tools[i].type`.
  */
 
 const functionToolSchema = z.looseObject({
@@ -25,8 +26,10 @@ const customToolSchema = z.looseObject({
   format: z.looseObject({ type: z.string(), syntax: z.string().nullish(), definition: z.string().nullish() }).nullish(),
 });
 const unknownToolSchema = z.looseObject({ type: z.string() });
+/** A kind the API defines but the converter does not translate; anything else is refused. */
+const otherToolSchema = z.looseObject({ type: z.enum(RESPONSES_TOOL_TYPES) });
 
-const namespaceMemberSchema = createTypeDispatchSchema({ function: functionToolSchema, custom: customToolSchema }, unknownToolSchema);
+const namespaceMemberSchema = createTypeDispatchSchema({ function: functionToolSchema, custom: customToolSchema }, otherToolSchema);
 const namespaceToolSchema = z.looseObject({
   type: z.literal('namespace'),
   name: z.string(),
@@ -41,7 +44,7 @@ const knownToolSchemas = {
   namespace: namespaceToolSchema,
   local_shell: localShellToolSchema,
 };
-export const toolSchema = createTypeDispatchSchema(knownToolSchemas, unknownToolSchema);
+export const toolSchema = createTypeDispatchSchema(knownToolSchemas, otherToolSchema);
 
 const namedToolChoiceSchema = (type: 'function' | 'custom') => z.looseObject({ type: z.literal(type), name: z.string(), namespace: z.string().nullish() });
 const allowedToolsChoiceSchema = z.looseObject({

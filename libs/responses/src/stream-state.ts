@@ -7,6 +7,8 @@ import type { Response, ResponseOutputItem, ResponseOutputText, ResponseStreamEv
 import type { ChatUsage } from './chat-chunk-schema.ts';
 import type { ResponseContext } from './converter-contract.ts';
 import { buildResponseSkeleton, isReasoningSummaryRequested } from './build-response-skeleton.ts';
+import { GENERIC_BACKEND_PROFILE } from './backend-profile.ts';
+import { createInlineReasoningSplitter, type InlineReasoningSplitter } from './split-inline-reasoning.ts';
 
 /** `incomplete` when the backend stopped mid-item (length cap, content filter, cut stream). */
 export type ItemStatus = 'completed' | 'incomplete';
@@ -72,8 +74,15 @@ export interface StreamState {
   /** Finished items in output_index order. */
   readonly output: ResponseOutputItem[];
   open: OpenItem | null;
-  /** By Chat index, in first-seen order. */
-  readonly toolCalls: Map<number, ToolCallBuffer>;
+  /** Every call of the answer, in first-seen order. */
+  readonly toolCalls: ToolCallBuffer[];
+  /**
+   * The call each Chat `index` currently feeds. Usually one call per index; backends that reuse an
+   * index for the next call (Ollama puts every call at 0) move the slot to the new call.
+   */
+  readonly toolCallSlots: Map<number, ToolCallBuffer>;
+  /** Splits `<think>…</think>` out of `content` when the backend profile says models may write it there. */
+  readonly inlineReasoning: InlineReasoningSplitter | null;
   finishReason: string | null;
   usage: ChatUsage | null;
   /** Set once the terminal event is queued; nothing is emitted after it. */
@@ -92,7 +101,9 @@ export function createStreamState(context: ResponseContext): StreamState {
     outbox: [],
     output: [],
     open: null,
-    toolCalls: new Map(),
+    toolCalls: [],
+    toolCallSlots: new Map(),
+    inlineReasoning: (context.backendProfile ?? GENERIC_BACKEND_PROFILE).inlineThinkTags ? createInlineReasoningSplitter() : null,
     finishReason: null,
     usage: null,
     ended: false,

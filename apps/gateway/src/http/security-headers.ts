@@ -21,7 +21,7 @@ export function securityHeaders(corsOrigins: string | undefined): RequestHandler
       res.setHeader('vary', 'Origin');
       res.setHeader(
         'access-control-expose-headers',
-        'x-request-id, retry-after, retry-after-ms, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests',
+        'x-request-id, retry-after, retry-after-ms, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-reset-requests, x-gateway-warnings',
       );
       if (req.method === 'OPTIONS') {
         res.setHeader('access-control-allow-methods', 'GET, POST, DELETE, OPTIONS');

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { setWarningsHeader } from '../http/warnings-header.ts';
 import { mapResponseFailure } from '../turns/map-response-failure.ts';
 import type { TurnSink } from '../turns/turn-sink.ts';
 
@@ -11,6 +12,9 @@ import type { TurnSink } from '../turns/turn-sink.ts';
 export function createJsonSink(res: ServerResponse): TurnSink {
   return {
     streaming: false,
+    admitted({ warnings }) {
+      setWarningsHeader(res, warnings);
+    },
     write: () => undefined,
     finish({ response, json }) {
       if (response.status === 'failed') throw mapResponseFailure(response.error?.code, response.error?.message ?? 'The backend failed.');

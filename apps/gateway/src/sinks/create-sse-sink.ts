@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { ResponseStreamEvent } from '@rgw/responses';
 import { openEventStream, writeSseEvent } from '../http/event-stream.ts';
+import { setWarningsHeader } from '../http/warnings-header.ts';
 import { mapResponseFailure } from '../turns/map-response-failure.ts';
 import type { TurnSink } from '../turns/turn-sink.ts';
 
@@ -28,6 +29,9 @@ export function createSseSink(res: ServerResponse, options: SseSinkOptions = {})
   }
   return {
     streaming: true,
+    admitted({ warnings }) {
+      setWarningsHeader(res, warnings);
+    },
     write(event) {
       if (!open) {
         if (PREAMBLE_TYPES.has(event.type)) {

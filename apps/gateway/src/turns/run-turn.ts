@@ -31,6 +31,7 @@ import type { FinalResponse, TurnSink } from './turn-sink.ts';
 export async function runTurn(deps: TurnDependencies, turn: Turn, sink: TurnSink): Promise<FinalResponse> {
   const startedAt = turn.startedAt ?? performance.now();
   const admitted = await admitTurn(deps, turn);
+  sink.admitted?.({ warnings: admitted.warnings });
   const converter = createResponseEventConverter(admitted.context);
   const upstreamStartedAt = performance.now();
   const observe = createTurnObserver({

@@ -1,6 +1,7 @@
 import type { CircuitBreaker } from '@rgw/breaker';
 import type { ModelCatalog } from '@rgw/model-catalog';
 import type { GatewayMetrics } from '@rgw/observability';
+import type { BackendProfileOverride } from '@rgw/responses';
 import type { UpstreamClient } from '@rgw/upstream';
 
 /** What running a turn needs; the gateway's dependencies provide it (and tests build it). */
@@ -18,4 +19,6 @@ export interface TurnDependencies {
   readonly sealReasoning: (text: string) => string;
   /** Opens a replayed `encrypted_content`; null for a blob that is not ours (tampered, foreign, another key). */
   readonly unsealReasoning: (blob: string) => string | null;
+  /** BACKEND_PROFILES: per-model overrides of the detected backend profile. Absent: none. */
+  readonly backendProfiles?: readonly BackendProfileOverride[];
 }

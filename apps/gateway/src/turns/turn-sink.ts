@@ -6,6 +6,12 @@ export interface FinalResponse {
   readonly json: string;
 }
 
+/** What admission learned that a transport may pass on before any event (the turn runner's only word to the sink besides events). */
+export interface TurnAdmission {
+  /** What the conversion dropped or emulated, one sentence each (ConvertedResponsesRequest.warnings). */
+  readonly warnings: readonly string[];
+}
+
 /**
  * Where a turn's events go: an SSE stream, a JSON answer, a background run's event log, a compaction
  * summary, a WebSocket. The turn runner calls `write` with every event in order (the store has the
@@ -18,6 +24,11 @@ export interface TurnSink {
    * make one non-streamed backend call and write every event at once, which is cheaper for both sides.
    */
   readonly streaming: boolean;
+  /**
+   * Once, after the turn was admitted and before the backend is called (so before any event): an HTTP
+   * sink puts the warnings in a response header (x-gateway-warnings). Not called for a refused turn.
+   */
+  admitted?(admission: TurnAdmission): void;
   /**
    * One event. A returned promise is awaited before the next event (backpressure: a slow client holds
    * back the backend). A throw stops the turn: the backend call is aborted and the error propagates

@@ -1,3 +1,4 @@
+import type { BackendProfile } from '../backend-profile.ts';
 import type { ResponseContext, ToolNameEntry } from '../converter-contract.ts';
 import { parseResponsesRequest } from '../responses-request-schema.ts';
 
@@ -5,6 +6,7 @@ export interface TestContextOptions {
   readonly request?: Record<string, unknown>;
   readonly toolNames?: Record<string, ToolNameEntry>;
   readonly sealReasoning?: (reasoningText: string) => string;
+  readonly backendProfile?: BackendProfile;
 }
 
 /** A deterministic context: ids `<prefix>_1`, `<prefix>_2`, …; clock fixed at 1769100000 + 5 s. */
@@ -23,5 +25,6 @@ export function createTestContext(options: TestContextOptions = {}): ResponseCon
     },
     now: () => 1769100005,
     ...(options.sealReasoning ? { sealReasoning: options.sealReasoning } : {}),
+    ...(options.backendProfile ? { backendProfile: options.backendProfile } : {}),
   };
 }
