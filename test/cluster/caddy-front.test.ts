@@ -7,7 +7,7 @@
  */
 import { once } from 'node:events';
 import OpenAI, { APIConnectionError, APIError } from 'openai';
-import { type Agent, fetch as undiciFetch } from 'undici';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type DnsAServer, startDnsAServer } from '../support/dns-a-server.ts';
 import { findFreePort } from '../support/redis-server.ts';
@@ -61,8 +61,17 @@ function httpsUrl(path: string): string {
   return `https://localhost:${front.httpsPort}${path}`;
 }
 
-function sdkClient(maxRetries = 0): OpenAI {
-  return new OpenAI({ apiKey: API_KEY, baseURL: httpsUrl('/v1'), maxRetries, fetch: trustingFetch(front.trustingAgent()) });
+/** An agent trusting the local CA that speaks HTTP/1.1 only (Node's own fetch does not negotiate HTTP/2). */
+let http1Agent: Agent | undefined;
+function http1Only(): Agent {
+  http1Agent ??= new Agent({ connect: { ca: front.rootCertificate ?? '' }, allowH2: false });
+  return http1Agent;
+}
+
+/** The openai SDK over HTTPS, trusting the local CA; HTTP/2 unless `protocol` says otherwise. */
+function sdkClient(maxRetries = 0, protocol: 'h2' | 'http/1.1' = 'h2'): OpenAI {
+  const agent = protocol === 'h2' ? front.trustingAgent() : http1Only();
+  return new OpenAI({ apiKey: API_KEY, baseURL: httpsUrl('/v1'), maxRetries, fetch: trustingFetch(agent) });
 }
 
 function post(path: string, body: unknown, headers: Record<string, string> = {}) {
@@ -110,57 +119,62 @@ describe.skipIf(!caddyInstalled)('the Caddy front (deploy/caddy/Caddyfile) over 
       CADDY_LOG_LEVEL: 'DEBUG',
     };
     // `localhost` is not a public name: Caddy takes its certificate from the local CA, never ACME.
-    [front, plainFront] = await Promise.all([
-      startCaddy({ env: { ...env, GATEWAY_DOMAIN: 'localhost' } }),
-      startCaddy({ env: { ...env, GATEWAY_SCHEME: 'http', GATEWAY_DOMAIN: '' } }),
+    // Assigned as each one is up, so afterAll stops whichever started even if the other did not.
+    await Promise.all([
+      startCaddy({ env: { ...env, GATEWAY_DOMAIN: 'localhost' } }).then((caddy) => (front = caddy)),
+      startCaddy({ env: { ...env, GATEWAY_SCHEME: 'http', GATEWAY_DOMAIN: '' } }).then((caddy) => (plainFront = caddy)),
     ]);
   }, 60_000);
 
   afterAll(async () => {
+    await http1Agent?.close();
     await Promise.allSettled([front?.stop(), plainFront?.stop()]);
     await Promise.allSettled([...replicas.values()].map((replica) => replica.stop()));
     await dns?.close();
     await backend?.close();
   }, 60_000);
 
-  it('streams a response over HTTPS to an openai SDK client trusting the local CA, each event as the model produces it', async () => {
-    // The backend holds the rest of the answer until the client has seen the first part: a front
-    // that buffered the stream would deliver nothing until then, and only the watchdog would end the wait.
-    let release: (by: 'client' | 'watchdog') => void = () => undefined;
-    const released = new Promise<'client' | 'watchdog'>((resolve) => (release = resolve));
-    backend.setHandler(() => ({
-      steps: [
-        roleChunk(),
-        ...textChunks('Before the pause.'),
-        pauseUntil(released),
-        ...textChunks(' After it.'),
-        finishChunk('stop'),
-        usageChunk({ prompt: 5, completion: 6 }),
-        done(),
-      ],
-    }));
-    const watchdog = setTimeout(() => release('watchdog'), 15_000);
-    try {
-      const stream = sdkClient().responses.stream({ model: MODEL, input: 'hi', store: false });
-      let textBeforeRelease = '';
-      let releasedByClient = false;
-      for await (const event of stream) {
-        if (event.type !== 'response.output_text.delta' || releasedByClient) continue;
-        textBeforeRelease += event.delta;
-        if (textBeforeRelease === 'Before the pause.') {
-          releasedByClient = true;
-          release('client');
+  it.each(['h2', 'http/1.1'] as const)(
+    'streams a response over HTTPS (%s) to an openai SDK client trusting the local CA, each event as the model produces it',
+    async (protocol) => {
+      // The backend holds the rest of the answer until the client has seen the first part: a front
+      // that buffered the stream would deliver nothing until then, and only the watchdog would end the wait.
+      let release: (by: 'client' | 'watchdog') => void = () => undefined;
+      const released = new Promise<'client' | 'watchdog'>((resolve) => (release = resolve));
+      backend.setHandler(() => ({
+        steps: [
+          roleChunk(),
+          ...textChunks('Before the pause.'),
+          pauseUntil(released),
+          ...textChunks(' After it.'),
+          finishChunk('stop'),
+          usageChunk({ prompt: 5, completion: 6 }),
+          done(),
+        ],
+      }));
+      const watchdog = setTimeout(() => release('watchdog'), 15_000);
+      try {
+        const stream = sdkClient(0, protocol).responses.stream({ model: MODEL, input: 'hi', store: false });
+        let textBeforeRelease = '';
+        let releasedByClient = false;
+        for await (const event of stream) {
+          if (event.type !== 'response.output_text.delta' || releasedByClient) continue;
+          textBeforeRelease += event.delta;
+          if (textBeforeRelease === 'Before the pause.') {
+            releasedByClient = true;
+            release('client');
+          }
         }
+        const response = await stream.finalResponse();
+        expect(await released).toBe('client');
+        expect(textBeforeRelease).toBe('Before the pause.');
+        expect(response.status).toBe('completed');
+        expect(response.output_text).toBe('Before the pause. After it.');
+      } finally {
+        clearTimeout(watchdog);
       }
-      const response = await stream.finalResponse();
-      expect(await released).toBe('client');
-      expect(textBeforeRelease).toBe('Before the pause.');
-      expect(response.status).toBe('completed');
-      expect(response.output_text).toBe('Before the pause. After it.');
-    } finally {
-      clearTimeout(watchdog);
-    }
-  });
+    },
+  );
 
   it('is real TLS: a client that does not trust the local CA is refused', async () => {
     backend.setHandler(() => textAnswer('never sent'));
@@ -231,6 +245,20 @@ describe.skipIf(!caddyInstalled)('the Caddy front (deploy/caddy/Caddyfile) over 
     expect(response.headers.get('content-type')).toBe('application/json');
     expect(response.headers.get('x-request-id')).toBe('metrics-probe');
     expect(await response.json()).toEqual({ error: { message: 'Not found.', type: 'invalid_request_error', param: null, code: 'not_found' } });
+  });
+
+  it('passes a body of any size to the replicas, whose 413 envelope for one over MAX_BODY_BYTES comes through', async () => {
+    // HTTP/1.1: undici's HTTP/2 client fails such a request (and its session) when the answer comes
+    // before the upload ends; curl over HTTP/2 gets the same 413 from this front.
+    const response = await undiciFetch(httpsUrl('/v1/responses'), {
+      method: 'POST',
+      dispatcher: http1Only(),
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: MODEL, input: 'x'.repeat(21 * 1024 * 1024) }),
+    });
+    expect(response.status).toBe(413);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await response.json()).toMatchObject({ error: { type: 'invalid_request_error', code: 'request_too_large' } });
   });
 
   it('answers 502 in the envelope when every replica refuses, and 503 when DNS lists none; the SDK raises APIError', async () => {
