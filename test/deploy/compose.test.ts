@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { configSchema } from '@rgw/config';
 import { workerConfigSchema } from '../../apps/worker/src/worker-config.ts';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +16,7 @@ interface ComposeService {
   volumes?: string[];
   stop_grace_period?: string;
   init?: boolean;
+  profiles?: string[];
 }
 
 const compose = readYaml('docker-compose.yaml') as { services: Record<string, ComposeService> };
@@ -51,8 +53,45 @@ describe('docker-compose.yaml', () => {
     expect(result.output).toContain('REASONING_ENCRYPTION_KEY');
   });
 
-  it('runs Redis, the worker, the gateway, nginx, Prometheus and Grafana', () => {
-    expect(Object.keys(services).sort()).toEqual(['gateway', 'grafana', 'nginx', 'prometheus', 'redis', 'worker']);
+  it.skipIf(!hasDockerCompose)(`validates with the https profile (Caddy) too${composeNote}`, () => {
+    const result = runCommand('docker-compose', ['-f', 'docker-compose.yaml', '--profile', 'https', 'config', '--services'], {
+      env: { ...process.env, REASONING_ENCRYPTION_KEY: sharedKey, GATEWAY_DOMAIN: 'gw.example.com', ACME_EMAIL: 'ops@example.com' },
+    });
+    expect(result.status).toBe(0);
+    expect(
+      result.output
+        .split('\n')
+        .filter((line) => line !== '')
+        .sort(),
+    ).toEqual(['caddy', 'gateway', 'grafana', 'nginx', 'prometheus', 'redis', 'worker']);
+  });
+
+  it.skipIf(!hasDockerCompose)(`keeps plain HTTP, Prometheus and Grafana on the host when deploy.sh binds them to 127.0.0.1${composeNote}`, () => {
+    const result = runCommand('docker-compose', ['-f', 'docker-compose.yaml', '--profile', 'https', 'config'], {
+      env: { ...process.env, REASONING_ENCRYPTION_KEY: sharedKey, GATEWAY_HTTP_BIND: '127.0.0.1', MONITORING_BIND: '127.0.0.1' },
+    });
+    expect(result.status).toBe(0);
+    // docker-compose 1.29 renders a port with an address as `ip:published:target/proto`, one without as `{published, target}`.
+    type RenderedPort = string | { host_ip?: string; published: number | string };
+    const rendered = parseYaml(result.output) as { services: Record<string, { ports?: RenderedPort[] }> };
+    const hostSides = (name: string) =>
+      (rendered.services[name]?.ports ?? []).map((port) =>
+        typeof port === 'string' ? port.split(':').slice(0, -1).join(':') : [port.host_ip, port.published].filter((part) => part !== undefined).join(':'),
+      );
+    const localOnly = [expect.stringMatching(/^127\.0\.0\.1:\d+$/)];
+    expect({ nginx: hostSides('nginx'), prometheus: hostSides('prometheus'), grafana: hostSides('grafana') }).toEqual({
+      nginx: localOnly,
+      prometheus: localOnly,
+      grafana: localOnly,
+    });
+    // Caddy is the public entry: all interfaces.
+    expect(hostSides('caddy')).toEqual(['80', '443']);
+  });
+
+  it('runs Redis, the worker, the gateway, nginx, Prometheus, Grafana, and Caddy in the https profile', () => {
+    expect(Object.keys(services).sort()).toEqual(['caddy', 'gateway', 'grafana', 'nginx', 'prometheus', 'redis', 'worker']);
+    expect(service('caddy').profiles).toEqual(['https']);
+    expect(Object.keys(services).filter((name) => service(name).profiles !== undefined)).toEqual(['caddy']);
   });
 
   it('lets the gateway scale: no fixed host port, no container name', () => {
@@ -128,6 +167,42 @@ describe('docker-compose.yaml', () => {
     const nginx = readText('deploy/nginx/nginx.conf');
     const published = service('nginx').ports?.[0]?.split(':').at(-1);
     expect(nginx).toMatch(new RegExp(`listen\\s+(\\S*:)?${published}\\b`));
+  });
+
+  it('runs a Caddy that re-sends a POST to another replica when one refuses the connection (2.11.2 and later)', () => {
+    const version = /^caddy:(\d+)\.(\d+)\.(\d+)/.exec(service('caddy').image ?? '');
+    expect(version).not.toBeNull();
+    const [major, minor, patch] = (version ?? []).slice(1).map(Number) as [number, number, number];
+    expect(major * 1_000_000 + minor * 1_000 + patch).toBeGreaterThanOrEqual(2_011_002);
+  });
+
+  it('runs Caddy on the shipped Caddyfile, keeps its certificates on a volume and publishes 80 and 443', () => {
+    const caddy = service('caddy');
+    const command = caddy.command ?? [];
+    const config = command[command.indexOf('--config') + 1];
+    expect(caddy.volumes).toContain(`./deploy/caddy/Caddyfile:${config}:ro`);
+    expect(caddy.volumes).toContain('caddy-data:/data');
+    expect(caddy.ports?.map((port) => port.split(':').at(-1))).toEqual(['80', '443']);
+  });
+
+  it('gives Caddy every variable its Caddyfile has no default for, and points it at the gateway replicas through Docker DNS', () => {
+    const caddyfile = readText('deploy/caddy/Caddyfile')
+      .split('\n')
+      .filter((line) => !line.trimStart().startsWith('#'))
+      .join('\n');
+    const environment = service('caddy').environment ?? {};
+    const withoutDefault = [...caddyfile.matchAll(/\{\$([A-Z_]+)\}/g)].map((match) => match[1] ?? '');
+    expect(withoutDefault.length).toBeGreaterThan(0);
+    expect(withoutDefault.filter((name) => !(name in environment))).toEqual([]);
+    expect(environment['GATEWAY_UPSTREAM_NAME']).toBe('gateway');
+    expect(environment['GATEWAY_UPSTREAM_PORT']).toBe(service('gateway').environment?.['PORT']);
+    expect(environment['GATEWAY_DNS_RESOLVER']).toBe('udp/127.0.0.11:53');
+  });
+
+  it('lets Caddy finish open streams (its grace period) before Docker kills it', () => {
+    const grace = /^\s*grace_period\s+(\d+)s/m.exec(readText('deploy/caddy/Caddyfile'))?.[1];
+    expect(Number(grace)).toBeGreaterThan(0);
+    expect(seconds(service('caddy').stop_grace_period)).toBeGreaterThan(Number(grace));
   });
 
   it('has Prometheus discover every gateway and worker replica by DNS on their metrics ports', () => {

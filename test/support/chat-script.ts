@@ -57,7 +57,9 @@ export type ScriptStep =
   /** An in-band failure: `data: {"error":{…}}`, as vLLM and OpenRouter send after the 200. */
   | { readonly kind: 'error'; readonly error: BackendErrorDetail }
   /** Bytes written verbatim, e.g. an SSE comment `: keep-alive\n\n`. */
-  | { readonly kind: 'raw'; readonly text: string };
+  | { readonly kind: 'raw'; readonly text: string }
+  /** Nothing is sent until `until` settles: the test decides when the model goes on (e.g. once the client saw what came before). */
+  | { readonly kind: 'pause'; readonly until: Promise<unknown> };
 
 /** A non-2xx answer. `body` is sent as JSON unless it is a string. */
 export interface ScriptedHttpError {
@@ -189,6 +191,11 @@ export function usageChunk(tokens: {
       ...(tokens.reasoning === undefined ? {} : { completion_tokens_details: { reasoning_tokens: tokens.reasoning } }),
     },
   };
+}
+
+/** Holds the answer here until `until` settles (streamed: after the steps before it went out; non-streamed: before the answer). */
+export function pauseUntil(until: Promise<unknown>): ScriptStep {
+  return { kind: 'pause', until };
 }
 
 /** `data: [DONE]`. Leave it out of a script to end the stream without it. */

@@ -32,6 +32,8 @@ export function encodeStep(step: ScriptStep, context: AnswerContext): string | u
       });
     case 'raw':
       return step.text;
+    case 'pause':
+      return undefined;
   }
 }
 

@@ -14,6 +14,7 @@ import {
   errorChunk,
   finishChunk,
   httpError,
+  pauseUntil,
   reasoningChunks,
   roleChunk,
   startScriptedBackend,
@@ -194,6 +195,23 @@ describe('scripted backend, driven by the openai SDK', () => {
     })().catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(Error);
     expect(seen).toHaveLength(3);
+  });
+
+  it('holds a stream at a pause until its promise settles, the chunks before it already delivered', async () => {
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    backend.enqueue({
+      steps: [roleChunk(), ...textChunks('before', { split: 10 }), pauseUntil(released), ...textChunks('after', { split: 10 }), finishChunk('stop'), done()],
+    });
+    const arrivals = new Map<string, number>();
+    for await (const chunk of await client.chat.completions.create({ model: DEFAULT_MODEL_ID, messages: [], stream: true })) {
+      const text = chunk.choices[0]?.delta.content;
+      if (text) arrivals.set(text, performance.now());
+      // The client saw the chunk before the pause; the backend goes on 300 ms later.
+      if (text === 'before') setTimeout(release, 300);
+    }
+    expect([...arrivals.keys()]).toEqual(['before', 'after']);
+    expect((arrivals.get('after') ?? 0) - (arrivals.get('before') ?? 0)).toBeGreaterThanOrEqual(290);
   });
 
   it('can end a stream without [DONE]', async () => {

@@ -189,6 +189,8 @@ export async function startScriptedBackend(options: ScriptedBackendOptions = {})
     };
     const steps = script.steps ?? [];
     if (body?.stream !== true) {
+      for (const step of steps) if (step.kind === 'pause') await step.until;
+      if (response.destroyed || closed) return;
       if (script.cutAfterSteps !== undefined) {
         response.socket?.destroy();
         return;
@@ -212,6 +214,10 @@ export async function startScriptedBackend(options: ScriptedBackendOptions = {})
     for (const step of steps) {
       if (script.cutAfterSteps !== undefined && written >= script.cutAfterSteps) break;
       if (written > 0 && script.stepDelayMs !== undefined) await wait(script.stepDelayMs);
+      if (step.kind === 'pause') {
+        await step.until;
+        continue;
+      }
       if (response.destroyed || closed) return;
       const text = encodeStep(step, context);
       if (text === undefined) continue;
