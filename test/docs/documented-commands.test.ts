@@ -99,6 +99,16 @@ const RULES: readonly Rule[] = [
     env: () => ({ REASONING_ENCRYPTION_KEY: 'x'.repeat(48) }),
     needs: 'docker-compose',
   },
+  { pattern: /^git clone /, exempt: 'clones the repository: the suite runs in a checkout already' },
+  { pattern: /^cd responses-gateway$/, exempt: 'enters the clone of the line before' },
+  // The heredoc that writes an operator's .env, line by line: deploy-script.test.ts checks what deploy.sh needs of it.
+  {
+    pattern: /^cat >> \.env <<SETTINGS$|^SETTINGS$|^(GATEWAY_DOMAIN|ACME_EMAIL|REASONING_ENCRYPTION_KEY|GRAFANA_ADMIN_PASSWORD)=.+$/,
+    exempt: "lines of a heredoc writing the operator's .env",
+  },
+  // Deploying needs a Docker engine; its help and checks run here (test/deploy/deploy-script.test.ts runs the rest).
+  { pattern: /^deploy\/deploy\.sh( --[\w-]+( \d+)?)*$/, run: () => 'deploy/deploy.sh --help' },
+  { pattern: /^curl (-\S+ )*https:\/\/gw\.example\.com\//, exempt: 'a request to the public deployment the docs describe (a real domain with certificates)' },
   { pattern: /^docker /, exempt: 'needs a Docker engine (none on the test machine); `docker-compose config` validates the compose file here' },
   { pattern: /^(helm|kubectl) |^--set /, exempt: 'needs Helm and a Kubernetes cluster; test/deploy/helm-chart.test.ts checks the chart offline' },
   { pattern: /^redis-cli -u \$REDIS_URL (ping|info memory)$/, run: (command) => command, env: () => ({ REDIS_URL: redis.url }), needs: 'redis-cli' },
