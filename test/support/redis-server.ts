@@ -85,8 +85,21 @@ async function startProcessRedis(): Promise<TestRedis> {
   };
 }
 
-async function spawnRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
+function spawnRedis(port: number): Promise<ChildProcess> {
+  return spawnRedisServer(port, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction']);
+}
+
+/**
+ * Spawns `redis-server <args>` and resolves once `answers(port)` (PING on the plain port by default)
+ * says it is up. Killed with the test process. The cluster, Sentinel and TLS harnesses start their
+ * servers through this.
+ */
+export async function spawnRedisServer(
+  port: number,
+  args: readonly string[],
+  answers: (port: number) => Promise<boolean> = answersPing,
+): Promise<ChildProcess> {
+  const child = spawn('redis-server', [...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -98,14 +111,14 @@ async function spawnRedis(port: number): Promise<ChildProcess> {
   const deadline = Date.now() + 5_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server exited on port ${port}: ${output}`);
-    if (await answersPing(port)) return child;
+    if (await answers(port)) return child;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   child.kill('SIGKILL');
   throw new Error(`redis-server did not answer PING on port ${port} within 5 s: ${output}`);
 }
 
-function answersPing(port: number): Promise<boolean> {
+export function answersPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = createConnection({ host: '127.0.0.1', port });
     socket.setTimeout(500);
@@ -120,6 +133,15 @@ function answersPing(port: number): Promise<boolean> {
       resolve(false);
     });
   });
+}
+
+/** Stops a child redis-server (also a paused one) and waits for it to exit. */
+export async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGCONT'); // a paused process would not act on SIGTERM
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  await exited;
 }
 
 export function findFreePort(): Promise<number> {

@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { KEY_PREFIX, createRequestPathRedis, createSubscriberRedis } from '@rgw/redis';
+import { createRequestPathRedis, createSubscriberRedis } from '@rgw/redis';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
-import { breakerScripts } from './breaker-scripts.ts';
+import { BREAKER_KEY_PREFIX, breakerScripts } from './breaker-scripts.ts';
 import type { BreakerAdmission, BreakerTicket } from './circuit-breaker.ts';
 import { createRedisBreaker, type RedisCircuitBreaker } from './create-redis-breaker.ts';
 
@@ -96,7 +96,7 @@ describe('createRedisBreaker', () => {
     // the breaker would fall back to local state and publish nothing, and `heard` would never come.
     const client = createRequestPathRedis(redisServer.url, { commandTimeoutMs: 10_000 });
     const subscriber = createSubscriberRedis(redisServer.url);
-    await subscriber.subscribe(`${KEY_PREFIX}cb:events`);
+    await subscriber.subscribe(`${BREAKER_KEY_PREFIX}events`);
     const heard = new Promise<void>((resolve, reject) => {
       subscriber.on('message', (_channel: string, message: string) => message.includes(scope) && resolve());
       // A clear failure instead of the test's timeout, should a script call still fail.
@@ -117,7 +117,8 @@ describe('createRedisBreaker', () => {
         // Numbered on entry: two resyncs can start together (the subscriber's and the client's ready).
         const number = (syncs += 1);
         if (number > 1) await later;
-        const reply: unknown = await client.eval(breakerScripts.sync.lua, 1, ...args);
+        // Variadic script: the first argument is the key count.
+        const reply: unknown = await client.eval(breakerScripts.sync.lua, ...(args as [number, ...(string | number)[]]));
         if (number === 1) {
           await breaker.record(ticketOf(await breaker.acquire(scope)), 'failure');
           await heard.catch((error: unknown) => heldFailed(error));
