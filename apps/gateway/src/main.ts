@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { ConfigError, type GatewayConfig, loadConfig } from '@rgw/config';
 import { createLogger } from '@rgw/observability';
 import { startGateway } from './start-gateway.ts';
@@ -20,14 +19,17 @@ try {
   throw error;
 }
 const logger = createLogger({ level: config.LOG_LEVEL, name: 'gateway' });
-if (!config.REASONING_ENCRYPTION_KEY && config.REDIS_URL) {
-  logger.warn('REASONING_ENCRYPTION_KEY is unset in cluster mode: reasoning sealed by one replica cannot be opened by another');
+let gateway: Awaited<ReturnType<typeof startGateway>>;
+try {
+  gateway = await startGateway({ config, logger });
+} catch (error) {
+  // Found only once Redis answers (REDIS_URL at a Redis Cluster node): as much a config error as a bad variable.
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(78);
+  }
+  throw error;
 }
-const gateway = await startGateway({
-  config,
-  logger,
-  reasoningKey: config.REASONING_ENCRYPTION_KEY ?? randomBytes(32).toString('hex'),
-});
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {

@@ -1,12 +1,12 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { WorkerMetrics } from '@rgw/observability';
 import { publishModelSnapshot, type ListModels } from '@rgw/model-catalog';
+import type { RedisClient } from '@rgw/redis';
 
 export interface RefreshModelsJobOptions {
   listModels: ListModels;
   /** Client used to publish (fail-fast request-path client). */
-  redis: Redis;
+  redis: RedisClient;
   /** Replicas treat the list as stale after this long without a refresh, ms (3 × the period). */
   freshMs: number;
   metrics: WorkerMetrics;

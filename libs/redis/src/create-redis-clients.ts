@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import calculateSlot from 'cluster-key-slot';
 import { createRequire } from 'node:module';
 import type { ConnectionOptions } from 'node:tls';
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
@@ -198,4 +199,15 @@ export function duplicateForSubscribe(client: RedisClient): RedisClient {
 /** True for a Redis Cluster client (commands are routed by key slot; keyless ones go to any node). */
 export function isClusterClient(client: RedisClient): client is Cluster {
   return 'isCluster' in client && client.isCluster === true;
+}
+
+/**
+ * Which connection a key's commands go to: one group per Cluster master (by the client's slot map),
+ * a single group otherwise. A pipeline per group is what a Cluster client accepts (one node per
+ * pipeline), and a WAIT at its end covers exactly the writes before it.
+ */
+export function connectionOf(client: RedisClient, key: string): string {
+  if (!isClusterClient(client)) return 'redis';
+  const slot = calculateSlot(key);
+  return client.slots[slot]?.[0] ?? `slot:${slot}`;
 }

@@ -1,5 +1,6 @@
 export { BULLMQ_PREFIX, KEY_PREFIX, LEGACY_KEY_PREFIX } from './key-prefix.ts';
 export {
+  connectionOf,
   createRedisClients,
   duplicateForSubscribe,
   isClusterClient,
@@ -18,4 +19,15 @@ export {
   type RedisHealthProbe,
   type RedisHealthProbeOptions,
 } from './create-redis-health-probe.ts';
-export { defineScripts, loadLuaScript, reply, type LuaScript, type ScriptArgument, type ScriptCall, type ScriptRunner, type ScriptSpec } from './lua-script.ts';
+export {
+  defineScripts,
+  loadLuaScript,
+  queueScript,
+  reply,
+  type LuaScript,
+  type ScriptArgument,
+  type ScriptCall,
+  type ScriptRunner,
+  type ScriptSpec,
+} from './lua-script.ts';
+export { agreeOnSharedSecret, SHARED_SECRET_KEY, type AgreeOnSharedSecretOptions } from './agree-on-shared-secret.ts';

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from './create-redis-clients.ts';
 
 export type ScriptArgument = string | number | Buffer;
@@ -115,23 +116,48 @@ export function defineScripts<Scripts extends Record<string, AnyScript>>(
   const runners: Record<string, (call: ScriptCall<string, string, string, string>) => Promise<unknown>> = {};
   const commands = client as unknown as Record<string, ((...parts: ScriptArgument[]) => Promise<unknown>) | undefined>;
   for (const [key, script] of Object.entries(scripts)) {
-    const command = `rgw_${script.name.replaceAll('-', '_')}`;
-    // Without numberOfKeys, ioredis takes the key count as the command's first argument.
-    if (!(command in client)) {
-      client.defineCommand(command, script.restKeys === null ? { numberOfKeys: script.keys.length, lua: script.lua } : { lua: script.lua });
-    }
+    const command = registerScript(client, script);
     const method = commands[command];
     if (method === undefined) throw new Error(`defineCommand did not register ${command}`);
-    runners[key] = async (call) => {
-      const keys = script.keys.map((name) => call.keys[name] as string);
-      if (script.restKeys !== null) keys.push(...((call.keys[script.restKeys] ?? []) as readonly string[]));
-      const args = script.args.map((name) => call.args[name] as ScriptArgument);
-      if (script.restArgs !== null) args.push(...((call.args[script.restArgs] ?? []) as readonly ScriptArgument[]));
-      const raw = script.restKeys === null ? await method.call(client, ...keys, ...args) : await method.call(client, keys.length, ...keys, ...args);
-      return script.decode(raw);
-    };
+    runners[key] = async (call) => script.decode(await method.call(client, ...scriptParts(script, call)));
   }
   return runners as { readonly [Name in keyof Scripts]: ScriptRunner<Scripts[Name]> };
+}
+
+/**
+ * Queue a script on a pipeline of `client` (its reply then comes from `exec()`; decode it with
+ * `script.decode`). For writes that must share a connection with what follows them, e.g. `WAIT`.
+ */
+export function queueScript<Keys extends string, Args extends string, Reply, RestKeys extends string, RestArgs extends string>(
+  client: RedisClient,
+  pipeline: ChainableCommander,
+  script: LuaScript<Keys, Args, Reply, RestKeys, RestArgs>,
+  call: ScriptCall<Keys, Args, RestKeys, RestArgs>,
+): void {
+  const command = registerScript(client, script as unknown as AnyScript);
+  const method = (pipeline as unknown as Record<string, ((...parts: ScriptArgument[]) => unknown) | undefined>)[command];
+  // A pipeline copies the client's scripts when it is created: register before `client.pipeline()`.
+  if (method === undefined) throw new Error(`${command} was registered after this pipeline was created`);
+  method.call(pipeline, ...scriptParts(script as unknown as AnyScript, call as unknown as ScriptCall<string, string, string, string>));
+}
+
+/** defineCommand once per client; returns the command's name. */
+function registerScript(client: RedisClient, script: AnyScript): string {
+  const command = `rgw_${script.name.replaceAll('-', '_')}`;
+  // Without numberOfKeys, ioredis takes the key count as the command's first argument.
+  if (!(command in client)) {
+    client.defineCommand(command, script.restKeys === null ? { numberOfKeys: script.keys.length, lua: script.lua } : { lua: script.lua });
+  }
+  return command;
+}
+
+/** The command's arguments: keys in the spec's order (then the rest list), then arguments; a key count first for `-n` scripts. */
+function scriptParts(script: AnyScript, call: ScriptCall<string, string, string, string>): ScriptArgument[] {
+  const keys = script.keys.map((name) => call.keys[name] as string);
+  if (script.restKeys !== null) keys.push(...((call.keys[script.restKeys] ?? []) as readonly string[]));
+  const args = script.args.map((name) => call.args[name] as ScriptArgument);
+  if (script.restArgs !== null) args.push(...((call.args[script.restArgs] ?? []) as readonly ScriptArgument[]));
+  return script.restKeys === null ? [...keys, ...args] : [keys.length, ...keys, ...args];
 }
 
 /** Decoder helpers: Redis replies are loosely typed; a script that returns something else is a bug, so throw. */

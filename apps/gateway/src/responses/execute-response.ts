@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { breakerScopeFor, type BreakerOutcome } from '@rgw/breaker';
-import { NotFoundError, ServiceUnavailableError, UpstreamError, isBackendFault } from '@rgw/errors';
+import { GatewayError, NotFoundError, ServiceUnavailableError, UpstreamError, isBackendFault } from '@rgw/errors';
 import {
   type ChatCompletionRequest,
   type Response,
@@ -62,7 +62,17 @@ export async function* executeResponseEvents(
       // Awaited only when there is something to wait for (the store, before the terminal event):
       // an `await` of nothing still costs every chunk a turn of the microtask queue.
       const stored = pass(event);
-      if (stored) await stored;
+      if (stored) {
+        const failure = await stored.then(
+          () => null,
+          (error: unknown) => error,
+        );
+        // Not stored (Redis down or full, no replica acknowledgement): never announce it completed.
+        if (failure !== null && isTerminal(event)) {
+          yield* storeFailureEvents(event, failure);
+          return;
+        }
+      }
       yield event;
     }
   } catch (error) {
@@ -207,6 +217,32 @@ async function admitExecution(deps: GatewayDependencies, request: ResponsesReque
       await deps.breaker.record(admission.ticket, outcome).catch((error: unknown) => options.log.warn({ err: error }, 'breaker record failed'));
     },
   };
+}
+
+/**
+ * What a stream ends with when its terminal event could not be stored: the API's `error` event and
+ * `response.failed` carrying the store's code (store_unavailable), in place of the terminal event.
+ */
+function* storeFailureEvents(
+  terminal: Extract<ResponseStreamEvent, { type: 'response.completed' | 'response.incomplete' | 'response.failed' }>,
+  failure: unknown,
+) {
+  const error =
+    failure instanceof GatewayError ? failure : new ServiceUnavailableError('The response store is unavailable; retry shortly.', { code: 'store_unavailable' });
+  const code = error.code ?? 'store_unavailable';
+  yield {
+    type: 'error',
+    code,
+    message: error.message,
+    param: null,
+    error: { type: error.type, code, message: error.message, param: null },
+    sequence_number: terminal.sequence_number,
+  } as unknown as ResponseStreamEvent;
+  yield {
+    type: 'response.failed',
+    response: { ...terminal.response, status: 'failed', error: { code, message: error.message } },
+    sequence_number: terminal.sequence_number + 1,
+  } as unknown as ResponseStreamEvent;
 }
 
 export function isTerminal(

@@ -1,4 +1,4 @@
-import { type GatewayError, InvalidRequestError, RateLimitError, UpstreamError, UpstreamTimeoutError } from '@rgw/errors';
+import { type GatewayError, InvalidRequestError, RateLimitError, ServiceUnavailableError, UpstreamError, UpstreamTimeoutError } from '@rgw/errors';
 
 /** A failure the converter reported in-band, turned back into an HTTP error (nothing was sent yet). */
 export function mapResponseFailure(code: string | null | undefined, message: string): GatewayError {
@@ -9,6 +9,9 @@ export function mapResponseFailure(code: string | null | undefined, message: str
       return new RateLimitError(message, { code });
     case 'upstream_timeout':
       return new UpstreamTimeoutError(message, { code });
+    // The answer could not be stored (a store:true request): the client may retry.
+    case 'store_unavailable':
+      return new ServiceUnavailableError(message, { code, headers: { 'retry-after': '1' } });
     default:
       return new UpstreamError(message, { code: code ?? 'server_error' });
   }

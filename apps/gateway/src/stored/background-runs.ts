@@ -101,7 +101,8 @@ export function createBackgroundRuns(options: BackgroundRunsOptions): Background
       if (abort.signal.reason === 'cancelled') return;
       const failed = failedResponse(spec.queued, error, abort.signal.reason === 'shutdown', options.now());
       spec.log.warn({ err: error, error_code: failed.error?.code }, 'background response failed');
-      await saveResponse(failed, persist);
+      // Best effort: when the store is what failed, this write fails too (logged by saveResponse).
+      await saveResponse(failed, persist).catch(() => undefined);
       emit({
         type: 'error',
         code: failed.error?.code ?? 'server_error',

@@ -30,6 +30,8 @@ export async function beginStoredTurn(deps: GatewayDependencies, req: Request, r
     }
     return { request };
   }
+  // Redis known to be failing: refuse a request that must be stored before it costs a backend call.
+  if (request.store !== false) stored.store.assertWritable?.();
   const owner = stored.ownerOf(String(res.locals['apiKey']));
   const prepared = await prepareConversation(request, { store: stored.store, owner, createId: deps.createId, unseal: deps.unsealReasoning, log: req.log });
   if (request.background) {

@@ -18,9 +18,10 @@ export interface PersistOptions {
 
 /**
  * Stores the final Response. Called by the pipeline before the terminal event goes out (see
- * ExecuteOptions.beforeTerminal) and by background runs. A failed save is logged and counted (by
- * the instrumented store); the answer still goes out: losing the stored copy is better than losing
- * the answer.
+ * ExecuteOptions.beforeTerminal) and by background runs. A failed save (Redis down or full, no
+ * replica acknowledgement in time) is logged and rethrown as the store's 503 store_unavailable:
+ * the pipeline then answers 503 (JSON) or `error` + `response.failed` (stream) instead of
+ * acknowledging a response that may be gone (docs/cluster.md, "Nothing acknowledged is lost").
  */
 export async function saveResponse(response: Response, options: PersistOptions): Promise<void> {
   try {
@@ -31,6 +32,7 @@ export async function saveResponse(response: Response, options: PersistOptions):
     );
     if (result === 'cancelled') options.onCancelled?.();
   } catch (error) {
-    options.log.warn({ err: error, response_id: response.id }, 'could not store the response; answering without storing it');
+    options.log.warn({ err: error, response_id: response.id }, 'could not store the response; failing the request rather than acknowledging it');
+    throw error;
   }
 }
