@@ -18,6 +18,12 @@ export interface TestRedisSentinel {
   readonly dataPorts: readonly number[];
   /** The port of the current master, as the sentinels report it. */
   masterPort(): Promise<number>;
+  /**
+   * `SENTINEL FAILOVER`: the sentinels promote the replica and demote the master while it keeps
+   * running, the case where writes the old master took after the promotion are lost when it
+   * resyncs from the new one. Resolves once the replica is master and the old master its replica.
+   */
+  manualFailover(): Promise<{ demoted: number; promoted: number }>;
   /** SIGKILL the current master; resolves with its port once the sentinels promoted the replica. */
   killMasterAndAwaitFailover(): Promise<{ killed: number; promoted: number }>;
   /** Start a killed data node again (empty): the sentinels make it a replica of the current master. Resolves once it is in sync. */
@@ -110,6 +116,18 @@ export async function startRedisSentinel(options: StartRedisSentinelOptions = {}
       sentinelsEnv: sentinelPorts.map((port) => `127.0.0.1:${port}`).join(','),
       dataPorts: [masterPort, replicaPort],
       masterPort: currentMaster,
+      async manualFailover() {
+        const before = await currentMaster();
+        await redisCli(firstSentinel, ['sentinel', 'failover', masterName]);
+        await waitUntil(async () => (await currentMaster()) !== before, 30_000, 'sentinels promoted the replica');
+        const promoted = await currentMaster();
+        await waitUntil(
+          async () => (await redisCli(before, ['info', 'replication'], cliOptions)).includes('master_link_status:up'),
+          30_000,
+          'old master now a replica in sync',
+        );
+        return { demoted: before, promoted };
+      },
       async killMasterAndAwaitFailover() {
         const before = await currentMaster();
         await stopChild(data.get(before), 'SIGKILL');
