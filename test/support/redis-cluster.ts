@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort, spawnRedisServer, stopChild } from './redis-server.ts';
+import { spawnOnFreePorts, spawnRedisServer, stopChild, TEST_SERVER_ARGS } from './redis-server.ts';
 import { redisCli, waitUntil } from './redis-cli.ts';
 
 export interface ClusterNodeProcess {
@@ -42,32 +42,36 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
   try {
     const nodes: ClusterNodeProcess[] = [];
     for (let index = 0; index < (options.masters ?? 3); index += 1) {
-      const port = await findFreePort();
       // The cluster bus normally takes port + 10000, which may be taken or past 65535: give it its own free port.
-      const busPort = await findFreePort();
-      const child = await spawnRedisServer(port, [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--cluster-enabled',
-        'yes',
-        '--cluster-config-file',
-        join(dir, `nodes-${port}.conf`),
-        '--cluster-port',
-        String(busPort),
-        '--cluster-node-timeout',
-        '2000',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--dir',
-        dir,
-        '--maxmemory-policy',
-        'noeviction',
-        ...auth,
-      ]);
+      const [port, child] = await spawnOnFreePorts(
+        2,
+        async ([port = 0, busPort = 0]) =>
+          [
+            port,
+            await spawnRedisServer(
+              port,
+              [
+                '--port',
+                String(port),
+                '--bind',
+                '127.0.0.1',
+                '--cluster-enabled',
+                'yes',
+                '--cluster-config-file',
+                join(dir, `nodes-${port}.conf`),
+                '--cluster-port',
+                String(busPort),
+                '--cluster-node-timeout',
+                '2000',
+                ...TEST_SERVER_ARGS,
+                '--dir',
+                dir,
+                ...auth,
+              ],
+              options.password === undefined ? {} : { password: options.password },
+            ),
+          ] as const,
+      );
       children.set(port, child);
       nodes.push({ host: '127.0.0.1', port });
     }

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFreePort, spawnRedisServer, stopChild } from './redis-server.ts';
+import { spawnOnFreePorts, spawnRedisServer, stopChild, TEST_SERVER_ARGS } from './redis-server.ts';
 import { redisCli, waitUntil } from './redis-cli.ts';
 
 export interface TestRedisSentinel {
@@ -51,48 +51,46 @@ export async function startRedisSentinel(options: StartRedisSentinelOptions = {}
     String(port),
     '--bind',
     '127.0.0.1',
-    '--save',
-    '',
-    '--appendonly',
-    'no',
+    ...TEST_SERVER_ARGS,
     '--dir',
     dir,
-    '--maxmemory-policy',
-    'noeviction',
     ...auth,
     ...(replicaOf === undefined ? [] : ['--replicaof', '127.0.0.1', String(replicaOf)]),
   ];
   let killed: number | undefined;
   try {
-    const masterPort = await findFreePort();
-    const replicaPort = await findFreePort();
-    data.set(masterPort, await spawnRedisServer(masterPort, dataArgs(masterPort)));
-    data.set(replicaPort, await spawnRedisServer(replicaPort, dataArgs(replicaPort, masterPort)));
-    await waitUntil(
-      async () => (await redisCli(replicaPort, ['info', 'replication'], cliOptions)).includes('master_link_status:up'),
-      10_000,
-      'replica in sync',
-    );
+    const masterPort = await spawnOnFreePorts(1, async ([port = 0]) => {
+      data.set(port, await spawnRedisServer(port, dataArgs(port), cliOptions));
+      return port;
+    });
+    const replicaPort = await spawnOnFreePorts(1, async ([port = 0]) => {
+      data.set(port, await spawnRedisServer(port, dataArgs(port, masterPort), cliOptions));
+      return port;
+    });
+    // In sync as the master sees it (WAIT counts only replicas the master has online).
+    await waitUntil(async () => /slave0:.*state=online/.test(await redisCli(masterPort, ['info', 'replication'], cliOptions)), 10_000, 'replica in sync');
 
     const sentinelPorts: number[] = [];
     for (let index = 0; index < 3; index += 1) {
-      const port = await findFreePort();
-      const conf = join(dir, `sentinel-${port}.conf`);
-      writeFileSync(
-        conf,
-        [
-          `port ${port}`,
-          'bind 127.0.0.1',
-          `dir ${dir}`,
-          `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 2`,
-          `sentinel down-after-milliseconds ${masterName} 1000`,
-          `sentinel failover-timeout ${masterName} 4000`,
-          `sentinel parallel-syncs ${masterName} 1`,
-          ...(options.password === undefined ? [] : [`sentinel auth-pass ${masterName} ${options.password}`]),
-          '',
-        ].join('\n'),
-      );
-      sentinels.set(port, await spawnRedisServer(port, [conf, '--sentinel']));
+      const port = await spawnOnFreePorts(1, async ([port = 0]) => {
+        const conf = join(dir, `sentinel-${port}.conf`);
+        writeFileSync(
+          conf,
+          [
+            `port ${port}`,
+            'bind 127.0.0.1',
+            `dir ${dir}`,
+            `sentinel monitor ${masterName} 127.0.0.1 ${masterPort} 2`,
+            `sentinel down-after-milliseconds ${masterName} 1000`,
+            `sentinel failover-timeout ${masterName} 4000`,
+            `sentinel parallel-syncs ${masterName} 1`,
+            ...(options.password === undefined ? [] : [`sentinel auth-pass ${masterName} ${options.password}`]),
+            '',
+          ].join('\n'),
+        );
+        sentinels.set(port, await spawnRedisServer(port, [conf, '--sentinel']));
+        return port;
+      });
       sentinelPorts.push(port);
     }
     // Sentinels find the replica through the master and each other through hello messages.
@@ -143,7 +141,7 @@ export async function startRedisSentinel(options: StartRedisSentinelOptions = {}
         const port = killed;
         killed = undefined;
         // Back as a replica of the current master: the sentinels would reconfigure it anyway.
-        data.set(port, await spawnRedisServer(port, dataArgs(port, await currentMaster())));
+        data.set(port, await spawnRedisServer(port, dataArgs(port, await currentMaster()), cliOptions));
         await waitUntil(
           async () => (await redisCli(port, ['info', 'replication'], cliOptions)).includes('master_link_status:up'),
           20_000,

@@ -6,12 +6,11 @@
  */
 import { execFile, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { findFreePort, spawnRedisServer, stopChild } from './redis-server.ts';
+import { spawnOnFreePorts, spawnRedisServer, stopChild, TEST_SERVER_ARGS } from './redis-server.ts';
 import { redisCli } from './redis-cli.ts';
 
 const run = promisify(execFile);
@@ -85,57 +84,38 @@ export async function startTlsRedis(options: StartTlsRedisOptions = {}): Promise
   let child: ChildProcess | undefined;
   try {
     await makeCertificates(dir);
-    const tlsPort = await findFreePort();
-    const plainPort = await findFreePort();
     const file = (name: string) => join(dir, name);
-    const answersTls = (port: number) =>
-      new Promise<boolean>((resolve) => {
-        const socket = connect({
-          host: '127.0.0.1',
-          port,
-          ca: readFileSync(file('ca.crt')),
-          cert: readFileSync(file('client.crt')),
-          key: readFileSync(file('client.key')),
-        });
-        socket.setTimeout(500);
-        socket.once('secureConnect', () => socket.write('PING\r\n'));
-        socket.once('data', (data) => {
-          socket.destroy();
-          resolve(data.toString().startsWith('+PONG'));
-        });
-        socket.once('error', () => resolve(false));
-        socket.once('timeout', () => {
-          socket.destroy();
-          resolve(false);
-        });
-      });
-    child = await spawnRedisServer(
-      tlsPort,
-      [
-        '--port',
-        String(plainPort),
-        '--tls-port',
-        String(tlsPort),
-        '--bind',
-        '127.0.0.1',
-        '--tls-cert-file',
-        file('server.crt'),
-        '--tls-key-file',
-        file('server.key'),
-        '--tls-ca-cert-file',
-        file('ca.crt'),
-        '--tls-auth-clients',
-        (options.mutual ?? true) ? 'yes' : 'no',
-        '--save',
-        '',
-        '--appendonly',
-        'no',
-        '--maxmemory-policy',
-        'noeviction',
-      ],
-      answersTls,
+    const [tlsPort, plainPort, started] = await spawnOnFreePorts(
+      2,
+      async ([tlsPort = 0, plainPort = 0]) =>
+        [
+          tlsPort,
+          plainPort,
+          await spawnRedisServer(
+            tlsPort,
+            [
+              '--port',
+              String(plainPort),
+              '--tls-port',
+              String(tlsPort),
+              '--bind',
+              '127.0.0.1',
+              '--tls-cert-file',
+              file('server.crt'),
+              '--tls-key-file',
+              file('server.key'),
+              '--tls-ca-cert-file',
+              file('ca.crt'),
+              '--tls-auth-clients',
+              (options.mutual ?? true) ? 'yes' : 'no',
+              ...TEST_SERVER_ARGS,
+            ],
+            { tls: { ca: readFileSync(file('ca.crt')), cert: readFileSync(file('client.crt')), key: readFileSync(file('client.key')) } },
+          ),
+        ] as const,
     );
-    const running = child;
+    child = started;
+    const running = started;
     const cli = (args: readonly string[]) => redisCli(plainPort, args);
     const serve = async (name: string) => {
       await cli(['config', 'set', 'tls-cert-file', file(`${name}.crt`), 'tls-key-file', file(`${name}.key`)]);

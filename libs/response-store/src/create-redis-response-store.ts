@@ -5,6 +5,7 @@ import {
   connectionOf,
   defineScripts,
   KEY_PREFIX,
+  LEGACY_KEY_PREFIX,
   loadLuaScript,
   queueScript,
   type RedisClient,
@@ -46,6 +47,8 @@ export interface RedisResponseStoreOptions {
   readonly replicaAck?: ReplicaAcknowledgement;
   /** The health probe's verdict; a save while it says down is refused at once (assertWritable). */
   readonly health?: () => { readonly up: boolean | null; readonly reason: RedisProblem | null };
+  /** Read responses the gw:v1 layout stored when v2 has none (default true; see docs/cluster.md, rolling deploy). */
+  readonly readLegacyLayout?: boolean;
 }
 
 /**
@@ -92,6 +95,19 @@ const scripts = {
   }),
 };
 
+interface RecordFields {
+  readonly status: string;
+  readonly owner: string;
+  readonly body: Buffer;
+  /** Set when the record is a gw:v1 one (read-only, deleted there). */
+  readonly legacyKey: string | null;
+}
+
+/** `gw:v2:resp:{<id>}` → `<id>`. */
+function responseIdOf(key: string): string {
+  return key.slice(`${KEY_PREFIX}resp:{`.length, -1);
+}
+
 /** One write and the key that decides its connection. */
 interface Write {
   readonly key: string;
@@ -113,6 +129,7 @@ interface StoredBody extends StoredResponseRecord {
 export function createRedisResponseStore(options: RedisResponseStoreOptions): ResponseStore {
   const { redis, ttlSeconds } = options;
   const writer = options.writer ?? redis;
+  const legacy = options.readLegacyLayout ?? true;
   // Registered up front: a pipeline only knows the scripts its client had when it was created.
   defineScripts(writer, scripts);
   // Blobs this process wrote lately: their next reference sends only a TTL refresh, not 18 KB again.
@@ -166,11 +183,25 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
   }
 
   /** The record's fields, or null when it is missing or another owner's. */
-  async function readFields(key: string, owner: string): Promise<{ status: string; owner: string; body: Buffer } | null> {
+  async function readFields(key: string, owner: string): Promise<RecordFields | null> {
     const [status, storedOwner, body] = await redis.hmgetBuffer(key, 'status', 'owner', 'body');
-    if (!status || !storedOwner || !body) return null;
+    if (!status || !storedOwner || !body) return legacy ? readLegacyFields(key, owner) : null;
     const recordOwner = storedOwner.toString('utf8');
-    return ownerCandidates(owner).includes(recordOwner) ? { status: status.toString('utf8'), owner: recordOwner, body } : null;
+    return ownerCandidates(owner).includes(recordOwner) ? { status: status.toString('utf8'), owner: recordOwner, body, legacyKey: null } : null;
+  }
+
+  /**
+   * The record as the gw:v1 layout wrote it (`gw:v1:resp:<owner>:<id>`, plain JSON), read-only: a
+   * conversation stored before the upgrade stays readable and chainable after it (same secret).
+   */
+  async function readLegacyFields(key: string, owner: string): Promise<RecordFields | null> {
+    const responseId = responseIdOf(key);
+    for (const candidate of ownerCandidates(owner)) {
+      const legacyKey = `${LEGACY_KEY_PREFIX}resp:${candidate}:${responseId}`;
+      const [status, body] = await redis.hmgetBuffer(legacyKey, 'status', 'body');
+      if (status && body) return { status: status.toString('utf8'), owner: candidate, body, legacyKey };
+    }
+    return null;
   }
 
   /** Null for a missing or foreign record. `blobs` caches shared fields across the records of one call. */
@@ -266,12 +297,13 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
         const fields = await readFields(key, owner);
         if (fields === null) return false;
         const recordOwner = fields.owner;
+        const { legacyKey } = fields;
         // The body names the items; their keys live in other slots, so one DEL each (per connection).
         const record = JSON.parse(await decodeStoredText(fields.body)) as StoredBody;
         const [removed] = await write([
-          { key, queue: (pipeline) => pipeline.del(key) },
+          { key: legacyKey ?? key, queue: (pipeline) => pipeline.del(legacyKey ?? key) },
           ...itemIdsOf(record).map((itemId): Write => {
-            const name = itemKey(recordOwner, itemId);
+            const name = legacyKey === null ? itemKey(recordOwner, itemId) : `${LEGACY_KEY_PREFIX}resp:${recordOwner}:item:${itemId}`;
             return { key: name, queue: (pipeline) => pipeline.del(name) };
           }),
         ]);
@@ -287,6 +319,11 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
           itemIds.map(async (itemId) => {
             for (const candidate of candidates) {
               const responseId = await redis.get(itemKey(candidate, itemId));
+              if (responseId !== null) return responseId;
+            }
+            if (!legacy) return null;
+            for (const candidate of candidates) {
+              const responseId = await redis.get(`${LEGACY_KEY_PREFIX}resp:${candidate}:item:${itemId}`);
               if (responseId !== null) return responseId;
             }
             return null;
@@ -313,7 +350,11 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
           },
         ]);
         const status = scripts.cancel.decode(before);
-        if (status === null) return { kind: 'not_found' } as const;
+        if (status === null) {
+          // A gw:v1 record is read-only: its run ended with the deploy that replaced its replica.
+          const old = legacy ? await readRecord(key, owner) : null;
+          return old === null ? ({ kind: 'not_found' } as const) : ({ kind: 'finished', record: old } as const);
+        }
         const record = await readRecord(key, owner);
         if (record === null) return { kind: 'not_found' } as const;
         const cancelled = status === 'cancelled' || CANCELLABLE_STATUSES.has(status);

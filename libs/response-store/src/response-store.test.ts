@@ -314,8 +314,10 @@ describe('redis response store', () => {
     try {
       await vi.waitFor(() => expect(replica.status).toBe('ready'));
       await replica.call('REPLICAOF', '127.0.0.1', String(redisServer.port));
-      await vi.waitFor(async () => expect(await replica.info('replication')).toContain('master_link_status:up'), { timeout: 10_000 });
-      const store = createRedisResponseStore({ redis, writer, ttlSeconds: 60, replicaAck: { replicasFor: () => 1, timeoutMs: 300 } });
+      // WAIT counts replicas the master sees online (past the initial sync), not what the replica reports.
+      await vi.waitFor(async () => expect(await redis.info('replication')).toMatch(/slave0:.*state=online/), { timeout: 10_000 });
+      // A generous bound for the save that must succeed (a loaded 2-core CI can stall a process that long), a short one for the refusal.
+      const store = createRedisResponseStore({ redis, writer, ttlSeconds: 60, replicaAck: { replicasFor: () => 1, timeoutMs: 2_000 } });
       await store.save(ALICE, record('resp_replicated'));
       // Read from the replica the moment the save resolved: it is there already.
       expect(await replica.hget(responseKey('resp_replicated'), 'status')).toBe('completed');
@@ -323,7 +325,12 @@ describe('redis response store', () => {
       replicaServer.pause();
       try {
         const started = performance.now();
-        await expect(store.save(ALICE, record('resp_unreplicated'))).rejects.toMatchObject({ status: 503, code: 'store_unavailable', reason: 'replica_ack' });
+        const impatient = createRedisResponseStore({ redis, writer, ttlSeconds: 60, replicaAck: { replicasFor: () => 1, timeoutMs: 300 } });
+        await expect(impatient.save(ALICE, record('resp_unreplicated'))).rejects.toMatchObject({
+          status: 503,
+          code: 'store_unavailable',
+          reason: 'replica_ack',
+        });
         expect(performance.now() - started).toBeLessThan(1_500); // bounded: never a hang
       } finally {
         replicaServer.resume();
@@ -334,6 +341,23 @@ describe('redis response store', () => {
       writer.disconnect();
       await replicaServer.stop();
     }
+  });
+
+  it('reads, chains, finds and deletes a response the gw:v1 layout stored before the upgrade', async () => {
+    await redis.flushall();
+    const store = createRedisResponseStore({ redis, ttlSeconds: 60 });
+    // What the gw:v1 gateway wrote: one hash per owner and id, its items keyed under it.
+    const old = record('resp_v1');
+    await redis.hset(`gw:v1:resp:${ALICE}:resp_v1`, 'status', 'completed', 'body', JSON.stringify(old));
+    await redis.set(`gw:v1:resp:${ALICE}:item:msg_out_resp_v1`, 'resp_v1');
+    expect(await store.get(ALICE, 'resp_v1')).toEqual(old);
+    expect(await store.get(BOB, 'resp_v1')).toBeNull();
+    expect((await store.getMany(ALICE, ['resp_v1']))[0]).toEqual(old);
+    expect([...(await store.findItems(ALICE, ['msg_out_resp_v1'])).keys()]).toEqual(['msg_out_resp_v1']);
+    expect((await store.cancel(ALICE, 'resp_v1')).kind).toBe('finished');
+    expect(await store.delete(ALICE, 'resp_v1')).toBe(true);
+    expect(await redis.keys('gw:v1:*')).toEqual([]);
+    expect(await createRedisResponseStore({ redis, ttlSeconds: 60, readLegacyLayout: false }).get(ALICE, 'resp_v1')).toBeNull();
   });
 
   it('fails fast with a 503 store_unavailable error while Redis is down', async () => {
