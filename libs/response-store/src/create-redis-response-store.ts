@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ChainableCommander } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 import {
@@ -60,11 +61,13 @@ export function responseKey(responseId: string): string {
 }
 
 /**
- * `gw:v2:item:<owner, 32 hex>:<item id>` → response id, for `item_reference` inputs; same TTL as the
- * record. Owner-scoped: clients choose item ids, so two tenants may use the same one.
+ * `gw:v2:item:<128 bits of SHA-256 over owner and item id, base64url>` → response id, for
+ * `item_reference` inputs; same TTL as the record. Owner-scoped (clients choose item ids, so two
+ * tenants may use the same one), and short: three or four of these per turn were an eighth of a
+ * stored turn's memory with the owner and id spelled out.
  */
 export function itemKey(owner: string, itemId: string): string {
-  return `${KEY_PREFIX}item:${owner.slice(0, 32)}:${itemId}`;
+  return `${KEY_PREFIX}item:${createHash('sha256').update(owner).update('\0').update(itemId).digest().subarray(0, 16).toString('base64url')}`;
 }
 
 /** `gw:v2:blob:{<id>}`: a shared field (tool list, instructions) many records of one owner reference; see split-shared-fields.ts. */
@@ -256,7 +259,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
           split.responseJson,
         );
         const key = responseKey(record.response.id);
-        const body = await encodeStoredText(json);
+        const body = await encodeStoredText(json, { record: true, level: 6 });
         const saveRecord: Write = {
           key,
           queue: (pipeline) =>
