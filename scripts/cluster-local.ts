@@ -4,12 +4,15 @@
  *
  *   node scripts/cluster-local.ts --replicas 3 --port 8080 [--upstream https://llm.chutes.ai/v1] [--redis-url redis://…]
  *
+ * Another Redis mode: set its variables in the environment instead of --redis-url (REDIS_CLUSTER_NODES,
+ * or REDIS_SENTINELS + REDIS_SENTINEL_MASTER, REDIS_TLS*, REDIS_PASSWORD…); they reach every process.
+ * No REASONING_ENCRYPTION_KEY is needed: the replicas agree on one through Redis (set one to choose it).
+ *
  * Then point any OpenAI client at http://127.0.0.1:8080/v1. Ctrl-C stops everything.
  * Needs `redis-server` and `nginx` on PATH or in /usr/sbin (Debian: apt-get install redis-server nginx-light).
  * Every other gateway variable (CIRCUIT_BREAKER_*, MODELS_REFRESH_SECONDS, LOG_LEVEL…) is passed through from the environment.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,6 +34,8 @@ export interface LocalClusterOptions {
   upstreamBaseUrl: string;
   /** Use this Redis instead of starting a redis-server child. */
   redisUrl?: string;
+  /** Or these Redis variables (any mode: REDIS_CLUSTER_NODES, REDIS_SENTINELS…), for replicas and worker alike. */
+  redisEnv?: Readonly<Record<string, string>>;
   /** Start the worker (default true). */
   worker?: boolean;
   /** Extra environment for every replica (CIRCUIT_BREAKER_*, MODELS_REFRESH_SECONDS...). */
@@ -57,7 +62,7 @@ export interface LocalCluster {
   /** `url + '/v1'`, for OpenAI clients. */
   readonly baseURL: string;
   readonly redisUrl: string;
-  /** The Redis child (null when `redisUrl` was given). */
+  /** The Redis child (null when `redisUrl` or `redisEnv` was given). */
   readonly redis: TestRedis | null;
   /** Running replicas, in start order (stopped ones are removed). */
   readonly replicas: StartedGateway[];
@@ -75,14 +80,14 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const workDir = mkdtempSync(join(tmpdir(), 'rgw-cluster-'));
   const stoppers: (() => Promise<unknown>)[] = [];
   try {
-    const redis = options.redisUrl === undefined ? await startRedis({ mode: 'process' }) : null;
-    const redisUrl = options.redisUrl ?? redis!.url;
+    const redis = options.redisUrl === undefined && options.redisEnv === undefined ? await startRedis({ mode: 'process' }) : null;
+    const redisUrl = options.redisUrl ?? redis?.url ?? '';
     if (redis !== null) stoppers.push(() => redis.stop());
-    // Replicas must share the reasoning key, or reasoning sealed by one cannot be opened by another.
+    const redisEnv = options.redisEnv ?? { REDIS_URL: redisUrl };
+    // No REASONING_ENCRYPTION_KEY: the replicas agree on one through Redis (gatewayEnv may set one).
     const sharedEnv = {
       UPSTREAM_BASE_URL: options.upstreamBaseUrl,
-      REDIS_URL: redisUrl,
-      REASONING_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      ...redisEnv,
       ...options.gatewayEnv,
     };
     const replicas: StartedGateway[] = [];
@@ -101,7 +106,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 
     let worker: WorkerProcess | null = null;
     const startWorker = async () => {
-      worker = await startWorkerProcess({ REDIS_URL: redisUrl, UPSTREAM_BASE_URL: options.upstreamBaseUrl, ...options.workerEnv });
+      worker = await startWorkerProcess({ ...redisEnv, UPSTREAM_BASE_URL: options.upstreamBaseUrl, ...options.workerEnv });
       return worker;
     };
     if (options.worker ?? true) await startWorker();
@@ -279,6 +284,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // Pass the operator's gateway settings through; not PORT/HOST/REDIS_URL/UPSTREAM_BASE_URL: the script assigns those.
   const settings = /^(UPSTREAM_(?!BASE_URL$)|CIRCUIT_BREAKER_|MODELS_|MAX_|SHUTDOWN_|RESPONSE|REASONING_|CORS_|METRICS_|RATE_LIMIT_|SERVER_|LOG_LEVEL$)/;
   const passThrough = Object.fromEntries(Object.entries(process.env).filter(([key]) => settings.test(key)));
+  const redisEnv = Object.fromEntries(
+    Object.entries(process.env).filter((entry): entry is [string, string] => /^REDIS_(?!URL$)/.test(entry[0]) && entry[1] !== undefined),
+  );
   // Signals are handled from the start: a Ctrl-C during startup must not orphan the children
   // (process.exit runs every spawner's 'exit' hook, which SIGKILLs its child).
   let cluster: LocalCluster | undefined;
@@ -297,6 +305,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     port: Number(values.port),
     upstreamBaseUrl: values.upstream,
     ...(values['redis-url'] === undefined ? {} : { redisUrl: values['redis-url'] }),
+    ...(values['redis-url'] === undefined && Object.keys(redisEnv).length > 0 ? { redisEnv } : {}),
     worker: !values['no-worker'],
     gatewayEnv: passThrough,
     workerEnv: passThrough,
@@ -307,7 +316,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       `  OpenAI base URL : ${cluster.baseURL}`,
       `  replicas        : ${cluster.replicas.map((replica) => replica.url).join(' ')} (each serves /metrics, /ready)`,
       `  worker          : ${cluster.worker === null ? 'not started' : `http://127.0.0.1:${cluster.worker.port}/metrics`}`,
-      `  redis           : ${cluster.redisUrl}`,
+      `  redis           : ${
+        cluster.redisUrl ||
+        Object.entries(redisEnv)
+          .map(([key, value]) => `${key}=${/PASSWORD/.test(key) ? '***' : value}`)
+          .join(' ')
+      }`,
       'Ctrl-C to stop.',
       '',
     ].join('\n'),

@@ -31,6 +31,7 @@ describe('one Redis (REDIS_URL)', () => {
           (ready) => ready.status === 503,
         );
         expect(took).toBeLessThan(6_000);
+        console.info(`${replica.url}: /ready 503 ${took} ms after: %s`, 'Redis paused');
         expect((await readiness(replica)).body).toMatchObject({ status: 'not_ready', redis: 'down', redis_reason: 'timeout' });
       }
     } finally {

@@ -36,6 +36,7 @@ describe('TLS Redis with a private CA and mutual TLS (rediss://)', () => {
           (ready) => ready.status === 503 && ready.body['redis_reason'] === 'tls',
         );
         expect(took).toBeLessThan(6_000);
+        console.info(`${replica.url}: /ready 503 ${took} ms after: %s`, 'untrusted CA');
         expect(String((await readiness(replica)).body['redis_error'])).toMatch(/certificate/i);
       }
     } finally {

@@ -134,13 +134,16 @@ describe('Helm chart', () => {
   });
 
   it('gives the worker the same Redis variables, TLS mounts and extraEnv as the gateway', () => {
-    for (const file of ['gateway-deployment.yaml', 'worker-deployment.yaml']) {
-      const text = templates.get(file) ?? '';
-      expect(text, file).toContain('{{- include "rgw.redisEnv" . | trim | nindent 12 }}');
-      expect(text, file).toContain('{{- include "rgw.redisTlsVolumeMounts" . | trim | nindent 12 }}');
-      expect(text, file).toContain('{{- include "rgw.redisTlsVolumes" . | trim | nindent 8 }}');
-      expect(text, file).toContain('{{- with .Values.extraEnv }}');
-    }
+    const expected = [
+      '{{- include "rgw.redisEnv" . | trim | nindent 12 }}',
+      '{{- include "rgw.redisTlsVolumeMounts" . | trim | nindent 12 }}',
+      '{{- include "rgw.redisTlsVolumes" . | trim | nindent 8 }}',
+      '{{- with .Values.extraEnv }}',
+    ];
+    const missing = ['gateway-deployment.yaml', 'worker-deployment.yaml'].flatMap((file) =>
+      expected.filter((line) => !(templates.get(file) ?? '').includes(line)).map((line) => `${file}: ${line}`),
+    );
+    expect(missing).toEqual([]);
     expect(templates.get('worker-deployment.yaml')).toContain('{{- with .Values.worker.extraEnv }}');
   });
 
@@ -163,10 +166,8 @@ describe('Helm chart', () => {
         'REDIS_TLS_KEY_FILE',
       ]),
     );
-    for (const name of names) {
-      expect(Object.keys(configSchema.shape), name).toContain(name);
-      expect(Object.keys(workerConfigSchema.shape), name).toContain(name);
-    }
+    const unknown = names.filter((name) => !Object.keys(configSchema.shape).includes(name) || !Object.keys(workerConfigSchema.shape).includes(name));
+    expect(unknown).toEqual([]);
     // The CA comes from a Secret mounted where REDIS_TLS_CA_FILE points.
     expect(redisEnv).toContain('/etc/redis-tls/ca/ca.crt');
     expect(helpers).toMatch(/mountPath: \/etc\/redis-tls\/ca[\s\S]*secretName: \{\{ \.Values\.redis\.tls\.caSecret \}\}/);
@@ -197,7 +198,9 @@ describe('Helm chart', () => {
     const statefulSet = templates.get('redis-statefulset.yaml') ?? '';
     expect(statefulSet).toContain('"--maxmemory", {{ .Values.redis.maxmemory | quote }}, "--maxmemory-policy", "noeviction"');
     expect(statefulSet).toContain('{{ include "rgw.redisPersistenceArgs" . }}');
-    expect(values).toMatchObject({ redis: { maxmemory: expect.stringMatching(/mb$/), persistence: { mode: 'aof' } } });
+    const redis = values['redis'] as { maxmemory: string; persistence: { mode: string } };
+    expect(redis.maxmemory).toMatch(/mb$/);
+    expect(redis.persistence.mode).toBe('aof');
     const helpers = templates.get('_helpers.tpl') ?? '';
     expect(helpers).toContain('"--appendonly", "yes", "--appendfsync", "everysec"');
     const validate = templates.get('validate.yaml') ?? '';

@@ -142,7 +142,7 @@ export function isRedisProcess(port: number, pid: number, connection: ProbeConne
     socket.once(connection.tls === undefined ? 'connect' : 'secureConnect', () => {
       socket.write(`${connection.password === undefined ? '' : `AUTH ${connection.password}\r\n`}INFO server\r\n`);
     });
-    socket.on('data', (data) => {
+    socket.on('data', (data: Buffer) => {
       reply += data.toString();
       const found = /process_id:(\d+)/.exec(reply);
       if (found !== null) finish(Number(found[1]) === pid);

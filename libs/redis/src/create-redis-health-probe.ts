@@ -136,10 +136,10 @@ export function createRedisHealthProbe(client: RedisClient, options: RedisHealth
       return [{ address: 'redis', up: false, replicas: null, reason: cause === undefined ? 'connection' : classifyRedisError(cause), message }];
     }
     return Promise.all(
-      masters.map((node) => {
+      masters.map(async (node): Promise<MasterHealth> => {
         const address = `${node.options.host ?? ''}:${node.options.port ?? 0}`;
         const tag = tagFor(client, address);
-        if (tag === undefined) return { address, up: false, replicas: null, reason: 'cluster_down', message: 'master serves no slot' } as MasterHealth;
+        if (tag === undefined) return { address, up: false, replicas: null, reason: 'cluster_down', message: 'master serves no slot' };
         return probeNode(node, address, tag, client);
       }),
     );

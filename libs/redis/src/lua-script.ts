@@ -119,7 +119,7 @@ export function defineScripts<Scripts extends Record<string, AnyScript>>(
     const command = registerScript(client, script);
     const method = commands[command];
     if (method === undefined) throw new Error(`defineCommand did not register ${command}`);
-    runners[key] = async (call) => script.decode(await method.call(client, ...scriptParts(script, call)));
+    runners[key] = async (call) => script.decode(await method.call(client, ...scriptParts(script, call))) as unknown;
   }
   return runners as { readonly [Name in keyof Scripts]: ScriptRunner<Scripts[Name]> };
 }

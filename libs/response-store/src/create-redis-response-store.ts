@@ -150,7 +150,7 @@ export function createRedisResponseStore(options: RedisResponseStoreOptions): Re
       const connection = connectionOf(writer, entry.key);
       groups.set(connection, [...(groups.get(connection) ?? []), index]);
     });
-    const replies: unknown[] = new Array(writes.length);
+    const replies: unknown[] = Array.from({ length: writes.length });
     await Promise.all(
       [...groups.values()].map(async (indexes) => {
         const first = writes[indexes[0] ?? 0];
