@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { createMemoryBreaker, createRedisBreaker, type CircuitBreaker, type RedisCircuitBreaker } from '@rgw/breaker';
 import { ConfigError, describeRedisConnection, type GatewayConfig } from '@rgw/config';
 import { createEmbeddedModelCatalog, createRedisModelCatalog, type ModelCatalog } from '@rgw/model-catalog';
-import { createRedisClients, createRedisHealthProbe, type RedisClient, type RedisHealthProbe } from '@rgw/redis';
+import { awaitFirstVerdict, createRedisClients, createRedisHealthProbe, type RedisClient, type RedisHealthProbe } from '@rgw/redis';
 import { createGatewayMetrics } from '@rgw/observability';
 import { createRedisRateLimiter, type RateLimiter } from '@rgw/rate-limit';
 import { createUpstreamClient } from '@rgw/upstream';
@@ -70,7 +70,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     subscriber = clients.subscriber({ logger });
     health = createRedisHealthProbe(redis, { logger, refuseClusterNode: config.redis.mode === 'single' });
     const probe = health;
-    const first = await firstVerdict(probe, 3_000);
+    const first = await awaitFirstVerdict(probe, 3_000);
     if (first.reason === 'cluster_node') {
       for (const client of [redis, writer, subscriber]) client.disconnect();
       probe.close();
@@ -183,11 +183,4 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       subscriber?.disconnect();
     },
   };
-}
-
-/** The probe's first verdict (up or down, with the reason), or its state after `timeoutMs` (Redis still connecting). */
-async function firstVerdict(probe: RedisHealthProbe, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (probe.current().up === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  return probe.current();
 }

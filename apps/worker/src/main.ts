@@ -1,3 +1,4 @@
+import { ConfigError } from '@rgw/config';
 import { createLogger } from '@rgw/observability';
 import { loadWorkerConfig, type WorkerConfig } from './worker-config.ts';
 import { startWorker } from './start-worker.ts';
@@ -16,7 +17,15 @@ try {
   process.exit(1);
 }
 const logger = createLogger({ level: config.LOG_LEVEL, name: 'worker' });
-const worker = await startWorker({ config, logger });
+let worker: Awaited<ReturnType<typeof startWorker>>;
+try {
+  worker = await startWorker({ config, logger });
+} catch (error) {
+  // Found only once Redis answers (REDIS_URL at a Redis Cluster node): as much a config error as a bad variable.
+  if (!(error instanceof ConfigError)) throw error;
+  process.stderr.write(`${error.message}\n`);
+  process.exit(78);
+}
 logger.info({ port: worker.port, refreshSeconds: config.MODELS_REFRESH_SECONDS }, 'worker listening');
 
 let stopping = false;

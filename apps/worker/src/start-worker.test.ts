@@ -191,6 +191,17 @@ describe('worker on a Redis Cluster', () => {
     await cluster?.stop();
   });
 
+  it('refuses at start a REDIS_URL that points at a Cluster node, naming REDIS_CLUSTER_NODES', async () => {
+    const [node] = cluster.nodes;
+    const misconfigured = loadWorkerConfig({
+      REDIS_URL: `redis://${node?.host}:${node?.port}`,
+      UPSTREAM_BASE_URL: backend.url,
+      WORKER_PORT: '0',
+      WORKER_HOST: '127.0.0.1',
+    });
+    await expect(startWorker({ config: misconfigured, logger: pino({ level: 'silent' }) })).rejects.toThrow(/Redis Cluster node[\s\S]*REDIS_CLUSTER_NODES/);
+  });
+
   it('schedules and publishes through REDIS_CLUSTER_NODES, with BullMQ’s keys in one slot', async () => {
     const clusterConfig = loadWorkerConfig({
       REDIS_CLUSTER_NODES: cluster.nodesEnv,

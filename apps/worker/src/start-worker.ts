@@ -4,7 +4,8 @@ import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { createWorkerMetrics, type WorkerMetrics } from '@rgw/observability';
 import { createHttpListModels, type ListModels } from '@rgw/model-catalog';
-import { BULLMQ_PREFIX, createRedisClients, isRedisReady, type RedisClient } from '@rgw/redis';
+import { ConfigError } from '@rgw/config';
+import { awaitFirstVerdict, BULLMQ_PREFIX, createRedisHealthProbe, createRedisClients, isRedisReady, type RedisClient } from '@rgw/redis';
 import { createRefreshModelsJob } from './refresh-models-job.ts';
 import { createRedisErrorReporter } from './report-redis-errors.ts';
 import type { WorkerConfig } from './worker-config.ts';
@@ -42,6 +43,16 @@ export async function startWorker(options: StartWorkerOptions): Promise<StartedW
   const queueConnection = clients.bullmq({ name: 'redis-bullmq-queue' });
   const workerConnection = clients.bullmq({ name: 'redis-bullmq-worker' });
   const publisher = clients.requestPath({ logger, commandTimeoutMs: 5_000, name: 'redis' });
+  if (config.redis.mode === 'single') {
+    // REDIS_URL at a Redis Cluster node: refused at start, as the gateway does (a plain client gets MOVED for most keys).
+    const probe = createRedisHealthProbe(publisher, { refuseClusterNode: true });
+    const first = await awaitFirstVerdict(probe, 3_000);
+    probe.close();
+    if (first.reason === 'cluster_node') {
+      for (const connection of [queueConnection, workerConnection, publisher]) connection.disconnect();
+      throw new ConfigError(`Invalid worker configuration:\n  ${first.message ?? 'REDIS_URL points at a Redis Cluster node: use REDIS_CLUSTER_NODES'}`);
+    }
+  }
   for (const [source, connection] of [
     ['queue connection', queueConnection],
     ['worker connection', workerConnection],

@@ -216,3 +216,10 @@ export function createRedisHealthProbe(client: RedisClient, options: RedisHealth
     },
   };
 }
+
+/** The probe's first verdict (up or down, with the reason), or its state after `timeoutMs` (Redis still connecting). */
+export async function awaitFirstVerdict(probe: RedisHealthProbe, timeoutMs: number): Promise<RedisHealth> {
+  const deadline = Date.now() + timeoutMs;
+  while (probe.current().up === null && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  return probe.current();
+}

@@ -13,6 +13,7 @@ export {
 export { createRequestPathRedis, createSubscriberRedis, type RequestPathRedisOptions } from './create-request-path-redis.ts';
 export { classifyRedisError, type RedisProblem } from './classify-redis-error.ts';
 export {
+  awaitFirstVerdict,
   createRedisHealthProbe,
   type MasterHealth,
   type RedisHealth,
