@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRequestPathRedis, createSubscriberRedis } from '@rgw/redis';
+import { createRedisClients, createRequestPathRedis, createSubscriberRedis } from '@rgw/redis';
+import { startRedisCluster, type TestRedisCluster } from '../../../test/support/redis-cluster.ts';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
 import { BREAKER_KEY_PREFIX, breakerScripts } from './breaker-scripts.ts';
 import type { BreakerAdmission, BreakerTicket } from './circuit-breaker.ts';
@@ -258,6 +259,48 @@ describe('createRedisBreaker when Redis fails', () => {
       expect(performance.now() - started).toBeLessThan(100); // cooldown: no timeout per request
     } finally {
       redisServer.resume();
+    }
+  });
+});
+
+describe('redis breaker on a Redis Cluster', () => {
+  let cluster: TestRedisCluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('shares a trip between replicas, and a replica started later rebuilds its mirror from the resync (declared keys, one slot)', async () => {
+    const clients = createRedisClients({ mode: 'cluster', nodes: cluster.nodes, tls: null });
+    const started: { breaker: RedisCircuitBreaker; client: { disconnect(): void } }[] = [];
+    const start = async () => {
+      const client = clients.requestPath({ commandTimeoutMs: 2_000 });
+      const breaker = createRedisBreaker({ redis: client, failureThreshold: 2, openMs: 60_000 });
+      started.push({ breaker, client });
+      await until(() => breaker.backend() === 'redis', 10_000);
+      return breaker;
+    };
+    try {
+      const a = await start();
+      const b = await start();
+      const scopes = ['backend#model-x', 'backend#model-y', 'other-backend#model-z'];
+      for (const scope of scopes) {
+        await a.record(ticketOf(await a.acquire(scope)), 'failure');
+        await b.record(ticketOf(await b.acquire(scope)), 'failure'); // second failure, through B: opens
+      }
+      await until(() => scopes.every((scope) => a.snapshot().get(scope) === 'open'));
+      // C subscribes after every trip was published: only the resync script can tell it.
+      const c = await start();
+      await until(() => scopes.every((scope) => c.snapshot().get(scope) === 'open'), 10_000);
+      expect(await c.acquire('backend#model-y')).toMatchObject({ allowed: false, state: 'open' });
+      expect(c.backend()).toBe('redis');
+    } finally {
+      for (const { breaker, client } of started) {
+        await breaker.close();
+        client.disconnect();
+      }
     }
   });
 });
