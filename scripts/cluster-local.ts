@@ -5,6 +5,10 @@
  *   npm run cluster -- --replicas 3 --port 8080 [--upstream https://llm.chutes.ai/v1] [--redis-url redis://…] [--no-worker]
  *   npm run cluster -- --help
  *
+ * Another Redis mode: set its variables in the environment instead of --redis-url (REDIS_CLUSTER_NODES,
+ * or REDIS_SENTINELS + REDIS_SENTINEL_MASTER, REDIS_TLS*, REDIS_PASSWORD…); they reach every process.
+ * No REASONING_ENCRYPTION_KEY is needed: the replicas agree on one through Redis (set one to choose it).
+ *
  * Then point any OpenAI client at http://127.0.0.1:8080/v1. Ctrl-C or SIGTERM stops everything
  * (Redis, replicas, worker, nginx, the temp dir). Each child's output is printed with a prefix
  * (`[replica-1] …`, `[worker] …`); a child that dies is reported. Readiness is polled on `/ready`
@@ -13,7 +17,6 @@
  * Every other gateway variable (CIRCUIT_BREAKER_*, MODELS_REFRESH_SECONDS, LOG_LEVEL…) is passed through from the environment.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +38,8 @@ export interface LocalClusterOptions {
   upstreamBaseUrl: string;
   /** Use this Redis instead of starting a redis-server child. */
   redisUrl?: string;
+  /** Or these Redis variables (any mode: REDIS_CLUSTER_NODES, REDIS_SENTINELS…), for replicas and worker alike. */
+  redisEnv?: Readonly<Record<string, string>>;
   /** Start the worker (default true). */
   worker?: boolean;
   /** Extra environment for every replica (CIRCUIT_BREAKER_*, MODELS_REFRESH_SECONDS...). */
@@ -67,7 +72,7 @@ export interface LocalCluster {
   /** `url + '/v1'`, for OpenAI clients. */
   readonly baseURL: string;
   readonly redisUrl: string;
-  /** The Redis child (null when `redisUrl` was given). */
+  /** The Redis child (null when `redisUrl` or `redisEnv` was given). */
   readonly redis: TestRedis | null;
   /** Running replicas, in start order (stopped ones are removed). */
   readonly replicas: StartedGateway[];
@@ -93,18 +98,18 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     });
   };
   try {
-    const redis = options.redisUrl === undefined ? await startRedis({ mode: 'process' }) : null;
-    const redisUrl = options.redisUrl ?? redis!.url;
+    const redis = options.redisUrl === undefined && options.redisEnv === undefined ? await startRedis({ mode: 'process' }) : null;
+    const redisUrl = options.redisUrl ?? redis?.url ?? '';
     if (redis !== null) {
       stoppers.push(() => redis.stop());
       const child = redis.child();
       if (child !== undefined) watchExit('redis', child);
     }
-    // Replicas must share the reasoning key, or reasoning sealed by one cannot be opened by another.
+    const redisEnv = options.redisEnv ?? { REDIS_URL: redisUrl };
+    // No REASONING_ENCRYPTION_KEY: the replicas agree on one through Redis (gatewayEnv may set one).
     const sharedEnv = {
       UPSTREAM_BASE_URL: options.upstreamBaseUrl,
-      REDIS_URL: redisUrl,
-      REASONING_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      ...redisEnv,
       ...options.gatewayEnv,
     };
     const replicas: StartedGateway[] = [];
@@ -135,7 +140,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     let worker: WorkerProcess | null = null;
     const startWorker = async () => {
       worker = await startWithFreePort((port) =>
-        startWorkerProcess({ REDIS_URL: redisUrl, UPSTREAM_BASE_URL: options.upstreamBaseUrl, ...options.workerEnv, WORKER_PORT: String(port) }, (line) =>
+        startWorkerProcess({ ...redisEnv, UPSTREAM_BASE_URL: options.upstreamBaseUrl, ...options.workerEnv, WORKER_PORT: String(port) }, (line) =>
           output('worker', line),
         ),
       );
@@ -428,6 +433,9 @@ async function runCli(): Promise<void> {
   // Pass the operator's gateway settings through; not PORT/HOST/REDIS_URL/UPSTREAM_BASE_URL: the script assigns those.
   const settings = /^(UPSTREAM_(?!BASE_URL$)|CIRCUIT_BREAKER_|MODELS_|MAX_|SHUTDOWN_|RESPONSE|REASONING_|CORS_|METRICS_|RATE_LIMIT_|SERVER_|LOG_LEVEL$)/;
   const passThrough = Object.fromEntries(Object.entries(process.env).filter(([key]) => settings.test(key)));
+  const redisEnv = Object.fromEntries(
+    Object.entries(process.env).filter((entry): entry is [string, string] => /^REDIS_(?!URL$)/.test(entry[0]) && entry[1] !== undefined),
+  );
   const print = (source: string, line: string) => process.stdout.write(`[${source}] ${line}\n`);
   // Signals are handled from the start. One during start-up stops what was started as soon as
   // startLocalCluster returns (or fails and cleans up itself).
@@ -454,6 +462,7 @@ async function runCli(): Promise<void> {
       port: cli.port,
       upstreamBaseUrl: cli.upstream,
       ...(cli.redisUrl === undefined ? {} : { redisUrl: cli.redisUrl }),
+      ...(cli.redisUrl === undefined && Object.keys(redisEnv).length > 0 ? { redisEnv } : {}),
       worker: cli.worker,
       gatewayEnv: passThrough,
       workerEnv: passThrough,
@@ -479,7 +488,12 @@ async function runCli(): Promise<void> {
       `  OpenAI base URL : ${cluster.baseURL}`,
       `  replicas        : ${cluster.replicas.map((replica) => replica.url).join(' ')} (each serves /metrics, /ready)`,
       `  worker          : ${cluster.worker === null ? 'not started' : `http://127.0.0.1:${cluster.worker.port}/metrics`}`,
-      `  redis           : ${cluster.redisUrl}`,
+      `  redis           : ${
+        cluster.redisUrl ||
+        Object.entries(redisEnv)
+          .map(([key, value]) => `${key}=${/PASSWORD/.test(key) ? '***' : value}`)
+          .join(' ')
+      }`,
       `  nginx logs      : ${join(cluster.workDir, 'access.log')} ${join(cluster.workDir, 'error.log')}`,
       'Ctrl-C to stop.',
       '',

@@ -12,7 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import { createMemoryBreaker, createRedisBreaker, type BreakerAdmission, type CircuitBreaker } from '@rgw/breaker';
 import { createRequestPathRedis, defineScripts } from '@rgw/redis';
-import { breakerKeys, breakerScripts } from '../../libs/breaker/src/breaker-scripts.ts';
+import { BREAKER_KEY_PREFIX, breakerKeys, breakerScripts } from '../../libs/breaker/src/breaker-scripts.ts';
 import { startRedis } from '../support/redis-server.ts';
 
 const ITERATIONS = Number(process.env['BENCH_ITERATIONS'] ?? 20_000);
@@ -52,13 +52,27 @@ try {
   });
 
   const scripts = defineScripts(client, breakerScripts);
-  const keys = breakerKeys('gw:v1:cb:', 'backend#raw');
+  const keys = breakerKeys(BREAKER_KEY_PREFIX, 'backend#raw');
   await measure('redis scripts every time (ACQUIRE + RECORD)', ITERATIONS / 4, async () => {
-    await scripts.acquire([keys.open, keys.tripped, keys.probe, keys.gen], [randomUUID(), 30_000]);
-    await scripts.record(
-      [keys.open, keys.tripped, keys.probe, keys.gen, keys.consec, 'gw:v1:cb:active'],
-      ['s', '', -1, 5, 30_000, 30_000, 'backend#raw', 'gw:v1:cb:events', 600_000, 300_000],
-    );
+    await scripts.acquire({
+      keys: { open: keys.open, tripped: keys.tripped, probe: keys.probe, gen: keys.gen },
+      args: { token: randomUUID(), probeLeaseMs: 30_000 },
+    });
+    await scripts.record({
+      keys: { ...keys, active: `${BREAKER_KEY_PREFIX}active` },
+      args: {
+        outcome: 's',
+        token: '',
+        genSeen: -1,
+        threshold: 5,
+        openMs: 30_000,
+        maxOpenMs: 30_000,
+        scope: 'backend#raw',
+        channel: `${BREAKER_KEY_PREFIX}events`,
+        consecTtlMs: 600_000,
+        halfOpenTtlMs: 300_000,
+      },
+    });
   });
   await shared.close();
 } finally {

@@ -1,4 +1,5 @@
 /** The benchmark's summary shape, its target checks and docs/benchmarks.md. Pure: no I/O. */
+import type { StorageSummary } from './stored-bytes.ts';
 
 export type TargetName = 'direct' | 'proxy' | 'embedded' | 'cluster';
 type PerTarget = Partial<Record<TargetName, Record<string, number>>>;
@@ -25,7 +26,12 @@ export interface BenchSummary {
   readonly leak: Partial<
     Record<TargetName, { requests: number; failed: number; checkpoints: { requests: number; rssMb: number; heapUsedMb: number | null }[] }>
   >;
+  /** Redis memory per stored Codex turn and the latency WAIT adds to a save (test/bench/stored-bytes.ts); absent in older runs. */
+  readonly storage?: StorageSummary;
 }
+
+/** Redis memory a stored Codex turn (18 KB tools, 2 KB in, 2 KB out) may take. */
+const STORED_TURN_LIMIT_BYTES = 5 * 1024;
 
 export interface TargetCheck {
   readonly target: string;
@@ -97,6 +103,15 @@ export function checkTargets(summary: BenchSummary): TargetCheck[] {
       limit: `≤ ${LEAK_ALLOWANCE_MB} MB`,
       measured: `${fixed(growth, 1)} MB`,
       pass: growth <= LEAK_ALLOWANCE_MB && (leak?.failed ?? 1) === 0,
+    });
+  }
+  if (summary.storage !== undefined) {
+    const stored = summary.storage.storedBytes;
+    checks.push({
+      target: 'Redis memory per stored Codex turn (18 KB tools, 2 KB in, 2 KB out; MEMORY USAGE over every key written)',
+      limit: '≤ 5 KB, read back identical',
+      measured: `${fixed(stored.bytesPerTurn / 1024, 2)} KB`,
+      pass: stored.bytesPerTurn <= STORED_TURN_LIMIT_BYTES && stored.readBackIdentical,
     });
   }
   return checks;
@@ -206,6 +221,42 @@ function resultTables(summary: BenchSummary): string[] {
     const heap = leak.checkpoints.map((point) => (point.heapUsedMb === null ? '?' : fixed(point.heapUsedMb, 0))).join(' → ');
     lines.push(row([TARGET_LABELS[name], leak.requests, rss, heap, fixed(leakGrowthMb(leak), 1), leak.failed]));
   }
+  if (summary.storage !== undefined) lines.push('', ...storageTables(summary.storage));
+  return lines;
+}
+
+function storageTables(storage: StorageSummary): string[] {
+  const stored = storage.storedBytes;
+  const lines = [
+    `### Stored responses: Redis memory per Codex turn (${stored.turns} chained turns; ${stored.toolsBytes} B tool list, ${stored.inputBytes} B in, ${stored.outputBytes} B out)`,
+    '',
+    row(['layout', 'bytes per turn', 'from the 2nd turn', 'records', 'item keys', 'shared blobs', 'keys per turn', 'read back identical']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---']),
+  ];
+  const line = (label: string, result: StorageSummary['storedBytes']) =>
+    row([
+      label,
+      result.bytesPerTurn,
+      result.marginalBytesPerTurn,
+      result.breakdown.records,
+      result.breakdown.items,
+      result.breakdown.blobs,
+      fixed(result.keysPerTurn, 2),
+      result.readBackIdentical ? 'yes' : 'NO',
+    ]);
+  if (storage.baselineStoredBytes !== undefined) lines.push(line('baseline checkout', storage.baselineStoredBytes));
+  lines.push(line('this build', stored));
+  const wait = storage.replicaWait;
+  lines.push(
+    '',
+    `### What WAIT adds to a stored response (${wait.saves} saves of a Codex turn, one local replica, interleaved)`,
+    '',
+    row(['save', 'p50 ms', 'p99 ms']),
+    row(['---', '---:', '---:']),
+    row(['no replica acknowledgement', fixed(wait.withoutWaitP50Ms, 3), fixed(wait.withoutWaitP99Ms, 3)]),
+    row(['WAIT 1 (acknowledged by the replica)', fixed(wait.withWaitP50Ms, 3), fixed(wait.withWaitP99Ms, 3)]),
+    row(['added', fixed(wait.addedP50Ms, 3), fixed(wait.addedP99Ms, 3)]),
+  );
   return lines;
 }
 

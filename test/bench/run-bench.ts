@@ -10,6 +10,8 @@
  *   npm run bench -- --no-write         do not touch docs/benchmarks.md
  *   npm run bench -- --render-only s.json   rewrite docs/benchmarks.md from a saved summary, measuring nothing
  *   npm run bench -- --render-only s.json --check   exit 1 if docs/benchmarks.md is not what that renders (writes nothing)
+ *   npm run bench -- --storage-only     only the stored-response phase (Redis bytes per Codex turn, WAIT latency); prints it
+ *   npm run bench -- --storage-baseline <checkout>   that phase also for another checkout (before/after)
  *
  * Speed targets are checked here, never in timed tests.
  */
@@ -31,6 +33,7 @@ import {
 } from './bench-processes.ts';
 import { type BenchRequest, percentile, runFixedRateLatency, runStreams, runThroughput } from './load-clients.ts';
 import { type BenchSummary, type TargetName, checkTargets, renderBenchmarksDoc } from './render-benchmarks-doc.ts';
+import { measureStorage } from './stored-bytes.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -41,6 +44,8 @@ const { values: flags } = parseArgs({
     'no-write': { type: 'boolean', default: false },
     'render-only': { type: 'string' },
     check: { type: 'boolean', default: false },
+    'storage-only': { type: 'boolean', default: false },
+    'storage-baseline': { type: 'string' },
   },
 });
 
@@ -274,6 +279,9 @@ async function main(): Promise<void> {
       leak[target.name] = { requests: done, failed, checkpoints };
     }
 
+    log('stored responses: Redis memory per Codex turn, and what WAIT adds to a save');
+    const storage = await measureStorage({ quick, ...(flags['storage-baseline'] === undefined ? {} : { baselineCwd: flags['storage-baseline'] }) });
+
     const summary: BenchSummary = {
       date: new Date().toISOString(),
       node: process.version,
@@ -290,6 +298,7 @@ async function main(): Promise<void> {
       chunkCpu: aggregate(rounds.chunkCpu),
       openStreams,
       leak,
+      storage,
     };
     const summaryWithChecks = { ...summary, targets: checkTargets(summary) };
     process.stdout.write(`${JSON.stringify(summaryWithChecks, null, 2)}\n`);
@@ -340,4 +349,8 @@ function aggregate(table: Map<TargetName, unknown[]>): Partial<Record<TargetName
 }
 
 if (flags['render-only']) writeDoc(JSON.parse(readFileSync(flags['render-only'], 'utf8')) as BenchSummary);
-else await main();
+else if (flags['storage-only']) {
+  const storage = await measureStorage({ quick, ...(flags['storage-baseline'] === undefined ? {} : { baselineCwd: flags['storage-baseline'] }) });
+  process.stdout.write(`${JSON.stringify(storage, null, 2)}\n`);
+  if (flags.json) writeFileSync(flags.json, `${JSON.stringify(storage, null, 2)}\n`);
+} else await main();

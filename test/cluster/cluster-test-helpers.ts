@@ -36,12 +36,17 @@ export function useCluster(options: { backend?: ScriptedBackendOptions; cluster?
   };
 }
 
-/** POST /v1/responses (non-streaming) to `baseUrl` (a replica's or nginx's url). */
-export async function createResponse(baseUrl: string, model: string, input = 'hi'): Promise<{ status: number; headers: Headers; body: unknown }> {
+/** POST /v1/responses (non-streaming) to `baseUrl` (a replica's or nginx's url); `extra` adds body fields (store, previous_response_id…). */
+export async function createResponse(
+  baseUrl: string,
+  model: string,
+  input = 'hi',
+  extra: Record<string, unknown> = {},
+): Promise<{ status: number; headers: Headers; body: unknown }> {
   const response = await fetch(`${baseUrl}/v1/responses`, {
     method: 'POST',
     headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model, input }),
+    body: JSON.stringify({ model, input, ...extra }),
   });
   return { status: response.status, headers: response.headers, body: await response.json().catch(() => null) };
 }

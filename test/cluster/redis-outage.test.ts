@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { modelKeys } from '@rgw/model-catalog';
 import { httpError, textAnswer } from '../support/scripted-backend.ts';
 import { createResponse, sleep, until, useCluster } from './cluster-test-helpers.ts';
 
@@ -21,7 +22,7 @@ async function readiness(url: string): Promise<{ status: number; body: Record<st
 }
 
 describe('Redis outage', () => {
-  it('keeps every request succeeding while Redis is killed and restarted empty, then rebuilds the shared state', async () => {
+  it('keeps stateless requests succeeding and fails stored ones cleanly while Redis is killed and restarted empty; readiness says why; shared state rebuilds', async () => {
     const { backend, cluster } = fixture;
     const redisServer = cluster.redis;
     if (redisServer === null) throw new Error('the cluster should own its Redis');
@@ -30,40 +31,57 @@ describe('Redis outage', () => {
     );
     await until(async () => (await createResponse(cluster.url, MODEL)).status === 200, 15_000, 'cluster serving');
 
-    const statuses: number[] = [];
+    const stateless: number[] = [];
+    const stored: { status: number; code: unknown; retryAfter: string | null }[] = [];
     let running = true;
     const traffic = (async () => {
-      while (running) statuses.push((await createResponse(cluster.url, MODEL)).status);
+      while (running) {
+        stateless.push((await createResponse(cluster.url, MODEL, 'hi', { store: false })).status);
+        const answer = await createResponse(cluster.url, MODEL);
+        stored.push({
+          status: answer.status,
+          code: (answer.body as { error?: { code?: unknown } } | null)?.error?.code,
+          retryAfter: answer.headers.get('retry-after'),
+        });
+      }
     })();
 
     await sleep(500);
     await redisServer.kill();
-    await sleep(1_500);
+    // The probe turns every replica unready within seconds, with the reason (a load balancer routes around it).
     for (const replica of cluster.replicas) {
-      const ready = await readiness(replica.url);
-      expect(ready.status).toBe(200); // fail open: a Redis outage must not empty the load balancer
-      expect(ready.body['redis']).toBe('down');
+      await until(async () => (await readiness(replica.url)).status === 503, 10_000, 'replica unready');
+      expect((await readiness(replica.url)).body).toMatchObject({ status: 'not_ready', redis: 'down', redis_reason: 'connection' });
     }
-    const duringOutage = statuses.length;
-    await redisServer.restart();
+    const duringOutage = stateless.length;
     await sleep(1_000);
+    await redisServer.restart();
+    for (const replica of cluster.replicas) await until(async () => (await readiness(replica.url)).status === 200, 10_000, 'replica ready again');
+    await sleep(500);
     running = false;
     await traffic;
 
-    expect(statuses.length).toBeGreaterThan(duringOutage); // requests kept flowing during the outage
-    expect(statuses.filter((status) => status !== 200)).toEqual([]);
+    expect(stateless.length).toBeGreaterThan(duringOutage); // stateless requests kept flowing during the outage
+    expect(stateless.filter((status) => status !== 200)).toEqual([]);
+    // A stored request is answered or refused cleanly (503 store_unavailable, Retry-After): never a 500, never a hang.
+    expect(
+      stored.filter((answer) => answer.status !== 200 && !(answer.status === 503 && answer.code === 'store_unavailable' && answer.retryAfter !== null)),
+    ).toEqual([]);
+    expect(stored.some((answer) => answer.status === 503)).toBe(true);
+    expect(stored.at(-1)?.status).toBe(200);
     // Logged once per state change (per connection), not once per request or reconnect attempt.
     for (const replica of cluster.replicas) {
       const outageLines = replica.logRecords().filter((record) => String(record['msg']).startsWith('redis unavailable'));
       expect(outageLines.length).toBeGreaterThanOrEqual(1);
-      expect(outageLines.length).toBeLessThanOrEqual(2);
+      expect(outageLines.length).toBeLessThanOrEqual(4);
+      expect(replica.logRecords().filter((record) => String(record['msg']).startsWith('redis commands failing'))).toHaveLength(1);
     }
 
     // Shared state rebuilds: the model list is back in Redis and the breaker is shared again.
     const admin = new Redis(cluster.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
       await admin.connect();
-      await until(async () => (await admin.hget('gw:v1:models:snapshot', 'hash')) !== null, 10_000, 'model snapshot republished');
+      await until(async () => (await admin.hget(modelKeys.snapshot, 'hash')) !== null, 10_000, 'model snapshot republished');
     } finally {
       admin.disconnect();
     }

@@ -133,6 +133,81 @@ describe('Helm chart', () => {
     for (const name of names) expect(known).toContain(name);
   });
 
+  it('gives the worker the same Redis variables, TLS mounts and extraEnv as the gateway', () => {
+    const expected = [
+      '{{- include "rgw.redisEnv" . | trim | nindent 12 }}',
+      '{{- include "rgw.redisTlsVolumeMounts" . | trim | nindent 12 }}',
+      '{{- include "rgw.redisTlsVolumes" . | trim | nindent 8 }}',
+      '{{- with .Values.extraEnv }}',
+    ];
+    const missing = ['gateway-deployment.yaml', 'worker-deployment.yaml'].flatMap((file) =>
+      expected.filter((line) => !(templates.get(file) ?? '').includes(line)).map((line) => `${file}: ${line}`),
+    );
+    expect(missing).toEqual([]);
+    expect(templates.get('worker-deployment.yaml')).toContain('{{- with .Values.worker.extraEnv }}');
+  });
+
+  it('sets every Redis mode through variables both config schemas know: URL, Cluster, Sentinel, credentials, TLS files', () => {
+    const helpers = templates.get('_helpers.tpl') ?? '';
+    const redisEnv = helpers.slice(helpers.indexOf('define "rgw.redisEnv"'), helpers.indexOf('define "rgw.redisTlsVolumeMounts"'));
+    const names = [...redisEnv.matchAll(/- name: ([A-Z][A-Z0-9_]+)$/gm)].map(([, name]) => name ?? '');
+    expect(new Set(names)).toEqual(
+      new Set([
+        'REDIS_URL',
+        'REDIS_CLUSTER_NODES',
+        'REDIS_SENTINELS',
+        'REDIS_SENTINEL_MASTER',
+        'REDIS_USERNAME',
+        'REDIS_PASSWORD',
+        'REDIS_SENTINEL_PASSWORD',
+        'REDIS_TLS',
+        'REDIS_TLS_CA_FILE',
+        'REDIS_TLS_CERT_FILE',
+        'REDIS_TLS_KEY_FILE',
+      ]),
+    );
+    const unknown = names.filter((name) => !Object.keys(configSchema.shape).includes(name) || !Object.keys(workerConfigSchema.shape).includes(name));
+    expect(unknown).toEqual([]);
+    // The CA comes from a Secret mounted where REDIS_TLS_CA_FILE points.
+    expect(redisEnv).toContain('/etc/redis-tls/ca/ca.crt');
+    expect(helpers).toMatch(/mountPath: \/etc\/redis-tls\/ca[\s\S]*secretName: \{\{ \.Values\.redis\.tls\.caSecret \}\}/);
+  });
+
+  it('accepts values for an external Redis in each mode, and rejects malformed ones', () => {
+    const external = (redis: Record<string, unknown>) => {
+      const copy = structuredClone(values) as { redis: Record<string, unknown> };
+      copy.redis = { ...copy.redis, enabled: false, ...redis };
+      return copy;
+    };
+    expect(validateValues(external({ url: 'rediss://:pw@cache.example:6380', tls: { enabled: false, caSecret: 'redis-ca', clientCertSecret: '' } }))).toEqual(
+      [],
+    );
+    expect(
+      validateValues(
+        external({ cluster: { nodes: 'a.example:7000,b.example:7001' }, tls: { enabled: true, caSecret: 'redis-ca', clientCertSecret: 'gw-client' } }),
+      ),
+    ).toEqual([]);
+    expect(validateValues(external({ sentinel: { sentinels: 's1:26379,s2', masterName: 'mymaster' }, auth: { existingSecret: 'redis-auth' } }))).toEqual([]);
+    expect(validateValues(external({ cluster: { nodes: 'not a list' } }))).not.toEqual([]);
+    expect(validateValues(withValue('redis.maxmemory', 'lots'))).not.toEqual([]);
+    expect(validateValues(withValue('redis.persistence.mode', 'forever'))).not.toEqual([]);
+    expect(validateValues(withValue('redis.replicaAckTimeoutMs', -1))).not.toEqual([]);
+  });
+
+  it('runs the bundled Redis with maxmemory, noeviction and the chosen persistence, and refuses contradicting Redis settings', () => {
+    const statefulSet = templates.get('redis-statefulset.yaml') ?? '';
+    expect(statefulSet).toContain('"--maxmemory", {{ .Values.redis.maxmemory | quote }}, "--maxmemory-policy", "noeviction"');
+    expect(statefulSet).toContain('{{ include "rgw.redisPersistenceArgs" . }}');
+    const redis = values['redis'] as { maxmemory: string; persistence: { mode: string } };
+    expect(redis.maxmemory).toMatch(/mb$/);
+    expect(redis.persistence.mode).toBe('aof');
+    const helpers = templates.get('_helpers.tpl') ?? '';
+    expect(helpers).toContain('"--appendonly", "yes", "--appendfsync", "everysec"');
+    const validate = templates.get('validate.yaml') ?? '';
+    expect(validate).toContain('fail "Choose one Redis');
+    expect(validate).toContain('redis.sentinel.sentinels needs redis.sentinel.masterName');
+  });
+
   it('requests CPU for the autoscaler and keeps the containers non-root with a read-only root filesystem', () => {
     expect(values).toMatchObject({
       gateway: { resources: { requests: { cpu: expect.any(String) } }, autoscaling: { enabled: true } },

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import packageJson from '../../package.json' with { type: 'json' };
+import { createRequestPathRedis } from '@rgw/redis';
 import { startLocalCluster, type LocalCluster } from '../../scripts/cluster-local.ts';
 import { httpError, startScriptedBackend, textAnswer, type ScriptedBackend } from '../support/scripted-backend.ts';
 import { collectDashboardQueries, extractMetricNames, readText } from './deploy-files.ts';
@@ -169,7 +170,33 @@ describe('metrics move with what they describe', () => {
       total(after, 'gateway_response_store_operations_total', labels) - total(before, 'gateway_response_store_operations_total', labels);
     expect(grew({ operation: 'put', result: 'ok' })).toBeGreaterThanOrEqual(1);
     expect(grew({ operation: 'get', result: 'hit' })).toBeGreaterThanOrEqual(1);
-    sawMove('gateway_response_store_operations_total');
+    expect(
+      total(after, 'gateway_response_store_save_duration_seconds_count', { result: 'ok' }) -
+        total(before, 'gateway_response_store_save_duration_seconds_count', { result: 'ok' }),
+    ).toBeGreaterThanOrEqual(1);
+    sawMove('gateway_response_store_operations_total', 'gateway_response_store_save_duration_seconds');
+  });
+
+  it('stored-response failures: a full Redis refuses the save, counted by reason', async () => {
+    const admin = createRequestPathRedis(cluster.redisUrl, { commandTimeoutMs: 5_000 });
+    try {
+      await vi.waitFor(() => expect(admin.status).toBe('ready'), { timeout: 5_000, interval: 20 });
+      const before = await replica();
+      // noeviction (the configured policy) with no room left: every write is refused with OOM.
+      await admin.config('SET', 'maxmemory', '1');
+      backend.enqueue(textAnswer('not kept'));
+      const refused = await createResponse({ model: MODEL_A, input: 'hi', store: true });
+      expect(refused.status).toBe(503);
+      const after = await replica();
+      expect(
+        total(after, 'gateway_response_store_failures_total', { operation: 'put', reason: 'full' }) -
+          total(before, 'gateway_response_store_failures_total', { operation: 'put', reason: 'full' }),
+      ).toBe(1);
+      sawMove('gateway_response_store_failures_total');
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+      admin.disconnect();
+    }
   });
 
   it('backend errors and the breaker: two 500s count as errors and open the breaker for the model', async () => {
@@ -216,11 +243,16 @@ describe('metrics move with what they describe', () => {
   // Last: it takes Redis away.
   it('Redis state: 1 while connected, 0 while Redis is down, 1 again once it is back', async () => {
     expect(total(await replica(), 'gateway_redis_up')).toBe(1);
+    const workerErrorsBefore = total(await worker(), 'gateway_worker_redis_errors_total');
     await cluster.redis!.kill();
     await vi.waitFor(async () => expect(total(await replica(), 'gateway_redis_up')).toBe(0), { timeout: 10_000, interval: 50 });
+    await vi.waitFor(async () => expect(total(await worker(), 'gateway_worker_redis_errors_total')).toBeGreaterThan(workerErrorsBefore), {
+      timeout: 10_000,
+      interval: 50,
+    });
     await cluster.redis!.restart();
     await vi.waitFor(async () => expect(total(await replica(), 'gateway_redis_up')).toBe(1), { timeout: 15_000, interval: 100 });
-    sawMove('gateway_redis_up');
+    sawMove('gateway_redis_up', 'gateway_worker_redis_errors_total');
   });
 
   it('covered every metric the dashboards query and docs/operations.md documents', () => {

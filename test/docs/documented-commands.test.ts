@@ -109,6 +109,20 @@ const RULES: readonly Rule[] = [
   // Deploying needs a Docker engine; its help and checks run here (test/deploy/deploy-script.test.ts runs the rest).
   { pattern: /^deploy\/deploy\.sh( --[\w-]+( \d+)?)*$/, run: () => 'deploy/deploy.sh --help' },
   { pattern: /^curl (-\S+ )*https:\/\/gw\.example\.com\//, exempt: 'a request to the public deployment the docs describe (a real domain with certificates)' },
+  // Settings shown for an operator's deployment; test/cluster/redis-*.test.ts start the gateway in each of these modes.
+  { pattern: /^REDIS_[A-Z_]+=\S+$/, exempt: "an environment setting of an operator's Redis deployment" },
+  { pattern: /^redis-cli --cluster create$/, exempt: 'joins running nodes into a Redis Cluster: test/support/redis-cluster.ts runs it' },
+  {
+    pattern: /^redis-cli (get gw:|--scan |-c -h <node> |info replication$)/,
+    exempt: "reads (or cleans up) an operator's Redis; the keys and commands are exercised by test/cluster/redis-*.test.ts",
+  },
+  { pattern: /^openssl s_client -connect host:port /, exempt: "connects to an operator's TLS Redis" },
+  { pattern: /^curl (-\S+ )*http:\/\/<replica>:8282\//, exempt: 'a request to one replica of an operator’s deployment (placeholder host)' },
+  {
+    pattern: /^npm run bench -- --storage-only$/,
+    exempt:
+      'measures a real gateway against a real Redis for a minute, as npm run bench does; what it stores is checked by the response-store and redis-single tests',
+  },
   { pattern: /^docker /, exempt: 'needs a Docker engine (none on the test machine); `docker-compose config` validates the compose file here' },
   { pattern: /^(helm|kubectl) |^--set /, exempt: 'needs Helm and a Kubernetes cluster; test/deploy/helm-chart.test.ts checks the chart offline' },
   { pattern: /^redis-cli -u \$REDIS_URL (ping|info memory)$/, run: (command) => command, env: () => ({ REDIS_URL: redis.url }), needs: 'redis-cli' },

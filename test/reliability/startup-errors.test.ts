@@ -60,7 +60,7 @@ describe('worker start-up errors', () => {
     expect(result).toEqual({
       code: 78,
       stderr:
-        'Invalid worker configuration: REDIS_URL is required: a redis:// or rediss:// URL (the worker only runs in cluster mode, on the same Redis as the gateways).\n',
+        'Invalid worker configuration: REDIS_URL is required: a redis:// or rediss:// URL (the worker only runs in cluster mode, on the same Redis as the gateways; or REDIS_CLUSTER_NODES for a Redis Cluster, or REDIS_SENTINELS with REDIS_SENTINEL_MASTER for Sentinel).\n',
     });
   });
 

@@ -470,24 +470,50 @@ describe('stored responses across two replicas sharing Redis', () => {
     expect(backend.chatRequests()).toHaveLength(1);
   });
 
-  it('still answers store:true requests while Redis is down, and answers stored reads with 503 store_unavailable', async () => {
+  it('while Redis is down: refuses store:true with 503 before calling the backend, still answers store:false, and reads are 503 store_unavailable', async () => {
     backend.enqueue(textAnswer('Stored before the outage.'));
     const before = await create(replicaA, { input: 'before' });
     await redis.kill();
     try {
+      // The probe notices within seconds; /ready says why.
+      const ready = await eventually(
+        async () => {
+          const response = await fetch(`${replicaA.url}/ready`);
+          return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+        },
+        (answer) => answer.status === 503,
+      );
+      expect(ready.body).toMatchObject({ status: 'not_ready', redis: 'down', redis_reason: 'connection' });
+      const calls = backend.chatRequests().length;
+      const refused = await fetch(`${replicaA.baseURL}/responses`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY_A}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: DEFAULT_MODEL_ID, input: 'during the outage' }),
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBe('1');
+      expect(await refused.json()).toMatchObject({ error: { type: 'server_error', code: 'store_unavailable' } });
+      expect(backend.chatRequests()).toHaveLength(calls); // refused before any backend call
+
       backend.enqueue(textAnswer('Answered anyway.'));
-      const during = await create(replicaA, { input: 'during the outage' });
-      expect(during.status).toBe(200);
-      expect(during.body['status']).toBe('completed');
+      const stateless = await create(replicaA, { input: 'not stored', store: false });
+      expect(stateless.status).toBe(200);
+      expect(stateless.body['status']).toBe('completed');
+
       const read = await call(replicaB, 'GET', `/responses/${String(before.body['id'])}`);
       expect(read.status).toBe(503);
       expect(read.body).toMatchObject({ error: { code: 'store_unavailable' } });
       const chained = await create(replicaB, { input: 'next', previous_response_id: before.body['id'] });
       expect(chained.status).toBe(503);
       const metrics = await (await fetch(`${replicaA.url}/metrics`)).text();
-      expect(metrics).toMatch(/gateway_response_store_operations_total\{operation="put",result="error"\} [1-9]/);
+      expect(metrics).toMatch(/gateway_response_store_failures_total\{operation="put",reason="unavailable"\} [1-9]/);
+      expect(metrics).toMatch(/gateway_redis_up 0/);
     } finally {
       await redis.restart();
     }
+    await eventually(
+      async () => (await fetch(`${replicaA.url}/ready`)).status,
+      (status) => status === 200,
+    );
   });
 });

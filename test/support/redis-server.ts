@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createConnection, createServer } from 'node:net';
+import { type ConnectionOptions, connect as connectTls } from 'node:tls';
 
 /** A real Redis for tests (never a mock). */
 export interface TestRedis {
@@ -88,8 +89,25 @@ async function startProcessRedis(): Promise<TestRedis> {
   };
 }
 
-async function spawnRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'], {
+function spawnRedis(port: number): Promise<ChildProcess> {
+  return spawnRedisServer(port, ['--port', String(port), '--bind', '127.0.0.1', ...TEST_SERVER_ARGS]);
+}
+
+/**
+ * What every test redis-server runs with: no persistence, `noeviction` (as production should), and
+ * replicas synced at once (Redis waits 5 s by default before a diskless sync, to batch replicas).
+ */
+export const TEST_SERVER_ARGS: readonly string[] = ['--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction', '--repl-diskless-sync-delay', '0'];
+
+/**
+ * Spawns `redis-server <args>` and resolves once the server on `port` answers and is this child
+ * (`INFO server` gives its process id). The identity check matters on a shared machine: another
+ * test run may take the port between findFreePort() and the spawn, and a test must never send
+ * FLUSHALL or REPLICAOF to somebody else's Redis. Killed with the test process. The cluster,
+ * Sentinel and TLS harnesses start their servers through this.
+ */
+export async function spawnRedisServer(port: number, args: readonly string[], connection: ProbeConnection = {}): Promise<ChildProcess> {
+  const child = spawn('redis-server', [...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
@@ -101,28 +119,65 @@ async function spawnRedis(port: number): Promise<ChildProcess> {
   const deadline = Date.now() + 5_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`redis-server exited on port ${port}: ${output}`);
-    if (await answersPing(port)) return child;
+    if (child.pid !== undefined && (await isRedisProcess(port, child.pid, connection))) return child;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   child.kill('SIGKILL');
-  throw new Error(`redis-server did not answer PING on port ${port} within 5 s: ${output}`);
+  throw new Error(`redis-server did not answer on port ${port} within 5 s: ${output}`);
 }
 
-function answersPing(port: number): Promise<boolean> {
+/** How to reach a server being started: TLS options for a TLS-only port, a password for `requirepass`. */
+export interface ProbeConnection {
+  readonly tls?: ConnectionOptions;
+  readonly password?: string;
+}
+
+/** True when the Redis answering on `port` is process `pid`. */
+export function isRedisProcess(port: number, pid: number, connection: ProbeConnection = {}): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
+    const socket = connection.tls === undefined ? createConnection({ host: '127.0.0.1', port }) : connectTls({ host: '127.0.0.1', port, ...connection.tls });
+    let reply = '';
+    const finish = (result: boolean) => {
+      socket.destroy();
+      resolve(result);
+    };
     socket.setTimeout(500);
-    socket.once('connect', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => {
-      socket.destroy();
-      resolve(data.toString().startsWith('+PONG'));
+    socket.once(connection.tls === undefined ? 'connect' : 'secureConnect', () => {
+      socket.write(`${connection.password === undefined ? '' : `AUTH ${connection.password}\r\n`}INFO server\r\n`);
     });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
+    socket.on('data', (data: Buffer) => {
+      reply += data.toString();
+      const found = /process_id:(\d+)/.exec(reply);
+      if (found !== null) finish(Number(found[1]) === pid);
+      else if (/^-|\r\n-/.test(reply) && !reply.startsWith('+OK')) finish(false);
     });
+    socket.once('error', () => finish(false));
+    socket.once('timeout', () => finish(false));
   });
+}
+
+/**
+ * Start a server on free ports, retrying with new ones when a port was taken between findFreePort()
+ * and the bind (other test runs on the machine pick ports too). `ports` free ports are passed.
+ */
+export async function spawnOnFreePorts<T>(ports: number, start: (ports: number[]) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    const picked = await Promise.all(Array.from({ length: ports }, () => findFreePort()));
+    try {
+      return await start(picked);
+    } catch (error) {
+      if (attempt >= 5) throw error;
+    }
+  }
+}
+
+/** Stops a child redis-server (also a paused one) and waits for it to exit. */
+export async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGCONT'); // a paused process would not act on SIGTERM
+  const exited = once(child, 'exit');
+  child.kill(signal);
+  await exited;
 }
 
 export function findFreePort(): Promise<number> {

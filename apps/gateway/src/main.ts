@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { ConfigError, describeListenError, type GatewayConfig, loadConfig } from '@rgw/config';
 import { createLogger } from '@rgw/observability';
 import { type RunningGateway, startGateway } from './start-gateway.ts';
@@ -20,17 +19,15 @@ try {
   throw error;
 }
 const logger = createLogger({ level: config.LOG_LEVEL, name: 'gateway' });
-if (!config.REASONING_ENCRYPTION_KEY && config.REDIS_URL) {
-  logger.warn('REASONING_ENCRYPTION_KEY is unset in cluster mode: reasoning sealed by one replica cannot be opened by another');
-}
 let gateway: RunningGateway;
 try {
-  gateway = await startGateway({
-    config,
-    logger,
-    reasoningKey: config.REASONING_ENCRYPTION_KEY ?? randomBytes(32).toString('hex'),
-  });
+  gateway = await startGateway({ config, logger });
 } catch (error) {
+  // Found only once Redis answers (REDIS_URL at a Redis Cluster node): as much a config error as a bad variable.
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(78);
+  }
   // One line saying what to change (a busy port, a bad HOST), never a stack trace.
   const listen = describeListenError(error, { port: config.PORT, host: config.HOST, portVariable: 'PORT', hostVariable: 'HOST' });
   process.stderr.write(`gateway: ${listen ?? `could not start: ${error instanceof Error ? error.message : String(error)}`}\n`);

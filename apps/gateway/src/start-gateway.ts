@@ -2,11 +2,10 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Redis } from 'ioredis';
 import { createMemoryBreaker, createRedisBreaker, type CircuitBreaker, type RedisCircuitBreaker } from '@rgw/breaker';
-import type { GatewayConfig } from '@rgw/config';
+import { ConfigError, describeRedisConnection, type GatewayConfig } from '@rgw/config';
 import { createEmbeddedModelCatalog, createRedisModelCatalog, type ModelCatalog } from '@rgw/model-catalog';
-import { createRequestPathRedis, createSubscriberRedis, isRedisReady } from '@rgw/redis';
+import { awaitFirstVerdict, createRedisClients, createRedisHealthProbe, type RedisClient, type RedisHealthProbe } from '@rgw/redis';
 import { createGatewayMetrics } from '@rgw/observability';
 import { createRedisRateLimiter, type RateLimiter } from '@rgw/rate-limit';
 import { createUpstreamClient } from '@rgw/upstream';
@@ -15,6 +14,7 @@ import { createConnectionDrainer } from './http/create-connection-drainer.ts';
 import { createId } from './create-id.ts';
 import type { GatewayDependencies } from './gateway-dependencies.ts';
 import { createReasoningSealer } from './security/create-reasoning-sealer.ts';
+import { resolveReasoningSecrets } from './security/resolve-reasoning-secrets.ts';
 import { createConfiguredStoredResponses } from './stored/create-configured-stored-responses.ts';
 import { createTurnShutdown } from './turns/create-turn-shutdown.ts';
 import packageJson from '../../../package.json' with { type: 'json' };
@@ -22,7 +22,8 @@ import packageJson from '../../../package.json' with { type: 'json' };
 export interface StartGatewayOptions {
   readonly config: GatewayConfig;
   readonly logger: Logger;
-  readonly reasoningKey: string;
+  /** Overrides the reasoning secret (in-process tests). Default: REASONING_ENCRYPTION_KEY, else one agreed through Redis, else a random one. */
+  readonly reasoningKey?: string;
 }
 
 export interface RunningGateway {
@@ -57,30 +58,48 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   };
   const refreshMs = config.MODELS_REFRESH_SECONDS * 1000;
   // One code path, two kinds of state: in-process (embedded) or shared through Redis (cluster).
-  let redis: Redis | undefined;
-  let subscriber: Redis | undefined;
+  let redis: RedisClient | undefined;
+  let writer: RedisClient | undefined;
+  let subscriber: RedisClient | undefined;
+  let health: RedisHealthProbe | undefined;
   let sharedBreaker: RedisCircuitBreaker | undefined;
   let breaker: CircuitBreaker;
   let catalog: ModelCatalog;
   let rateLimiter: RateLimiter | undefined;
-  if (config.REDIS_URL) {
-    redis = createRequestPathRedis(config.REDIS_URL, { logger });
-    subscriber = createSubscriberRedis(config.REDIS_URL, { logger });
+  const mode = config.redis === null ? 'embedded' : 'cluster';
+  if (config.redis !== null) {
+    const clients = createRedisClients(config.redis);
+    redis = clients.requestPath({ logger });
+    // Saves wait for a replica (WAIT blocks its connection): their own connection, with a timeout above that bound.
+    writer = clients.requestPath({ logger, name: 'redis-writes', commandTimeoutMs: config.REDIS_REPLICA_ACK_TIMEOUT_MS + 1_000 });
+    subscriber = clients.subscriber({ logger });
+    health = createRedisHealthProbe(redis, { logger, refuseClusterNode: config.redis.mode === 'single' });
+    const probe = health;
+    const first = await awaitFirstVerdict(probe, 3_000);
+    if (first.reason === 'cluster_node') {
+      for (const client of [redis, writer, subscriber]) client.disconnect();
+      probe.close();
+      throw new ConfigError(`Invalid configuration: ${first.message ?? 'REDIS_URL points at a Redis Cluster node: use REDIS_CLUSTER_NODES'}`);
+    }
+    logger.info({ redis: describeRedisConnection(config.redis), up: first.up, reason: first.reason }, 'redis configured');
     breaker = sharedBreaker = createRedisBreaker({ ...breakerOptions, redis, subscriber, logger });
     catalog = createRedisModelCatalog({ listModels, redis, subscriber, refreshMs, logger });
-    const requestPathRedis = redis;
-    metrics.setRedisUpSource(() => isRedisReady(requestPathRedis));
+    metrics.setRedisUpSource(() => probe.current().up === true);
     // Shared per-key limit; while Redis is unreachable each replica enforces it alone (never "no limit").
     if (config.RATE_LIMIT_REQUESTS_PER_MINUTE > 0) rateLimiter = createRedisRateLimiter({ redis, limit: config.RATE_LIMIT_REQUESTS_PER_MINUTE, logger });
   } else {
     breaker = createMemoryBreaker(breakerOptions);
     catalog = createEmbeddedModelCatalog({ listModels, refreshMs, logger });
   }
-  const sealer = createReasoningSealer(options.reasoningKey);
+  const secrets =
+    options.reasoningKey === undefined
+      ? await resolveReasoningSecrets(config, { logger, ...(writer === undefined || health === undefined ? {} : { redis: writer, health }) })
+      : [options.reasoningKey];
+  const sealer = createReasoningSealer(secrets);
   const storedResponses = createConfiguredStoredResponses(config, {
-    redis,
+    redis: redis === undefined || writer === undefined || health === undefined ? undefined : { reads: redis, writes: writer, health },
     metrics,
-    ownerSecret: options.reasoningKey,
+    ownerSecrets: secrets,
     now: () => Math.floor(Date.now() / 1000),
   });
 
@@ -91,7 +110,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   });
   metrics.setModelCatalogAgeSource(() => catalog.ageSeconds());
   metrics.setModelCatalogSizeSource(() => catalog.list()?.length ?? 0);
-  metrics.buildInfo.set({ version: packageJson.version, mode: config.REDIS_URL ? 'cluster' : 'embedded' }, 1);
+  metrics.buildInfo.set({ version: packageJson.version, mode }, 1);
 
   let draining = false;
   const turnShutdown = createTurnShutdown();
@@ -103,22 +122,28 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     upstreamName,
     breaker,
     catalog,
-    mode: config.REDIS_URL ? 'cluster' : 'embedded',
-    // Stays ready while Redis is down: replicas serve from local state, and pulling every replica
-    // out of the load balancer because Redis blinked would turn a Redis outage into an outage.
-    readiness: () => ({
-      ready: !draining,
-      detail: {
-        mode: config.REDIS_URL ? 'cluster' : 'embedded',
-        draining,
-        redis: redis === undefined ? 'none' : isRedisReady(redis) ? 'up' : 'down',
-        breaker_state: sharedBreaker?.backend() ?? 'local',
-        models: catalog.list()?.length ?? null,
-        model_catalog_age_seconds: catalog.ageSeconds(),
-        // Why the backend's model list cannot be fetched (a wrong UPSTREAM_BASE_URL, the backend down), while it cannot.
-        model_list_error: catalog.lastError(),
-      },
-    }),
+    mode,
+    // Not ready while Redis commands fail (the probe's verdict, with its reason): such a replica
+    // cannot store responses nor share breaker state. The price: in a Redis outage every replica is
+    // unready at once; READINESS_REQUIRES_REDIS=false keeps them serving on local state instead.
+    readiness: () => {
+      const verdict = health?.current();
+      const redisOk = verdict === undefined || verdict.up === true;
+      return {
+        ready: !draining && (redisOk || !config.READINESS_REQUIRES_REDIS),
+        detail: {
+          mode,
+          draining,
+          redis: verdict === undefined ? 'none' : verdict.up === true ? 'up' : verdict.up === false ? 'down' : 'unknown',
+          ...(verdict === undefined || verdict.up === true ? {} : { redis_reason: verdict.reason ?? 'not probed yet', redis_error: verdict.message }),
+          breaker_state: sharedBreaker?.backend() ?? 'local',
+          models: catalog.list()?.length ?? null,
+          model_catalog_age_seconds: catalog.ageSeconds(),
+          // Why the backend's model list cannot be fetched (a wrong UPSTREAM_BASE_URL, the backend down), while it cannot.
+          model_list_error: catalog.lastError(),
+        },
+      };
+    },
     createId,
     now: () => Math.floor(Date.now() / 1000),
     sealReasoning: sealer.seal,
@@ -168,7 +193,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
         drainer.closeAll();
       }
       await Promise.allSettled([runsDrained, catalog.close(), breaker.close(), upstream.close()]);
+      health?.close();
       redis?.disconnect();
+      writer?.disconnect();
       subscriber?.disconnect();
     },
   };

@@ -21,6 +21,11 @@ let worker: StartedWorker;
 try {
   worker = await startWorker({ config, logger });
 } catch (error) {
+  // Found only once Redis answers (REDIS_URL at a Redis Cluster node): as much a config error as a bad variable.
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(78);
+  }
   // One line saying what to change (a busy WORKER_PORT, a bad WORKER_HOST), never a stack trace.
   const listen = describeListenError(error, { port: config.WORKER_PORT, host: config.WORKER_HOST, portVariable: 'WORKER_PORT', hostVariable: 'WORKER_HOST' });
   process.stderr.write(`worker: ${listen ?? `could not start: ${error instanceof Error ? error.message : String(error)}`}\n`);

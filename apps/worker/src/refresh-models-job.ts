@@ -1,14 +1,14 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createFailureReporter, describeFailure, type WorkerMetrics } from '@rgw/observability';
 import { diffModelIds, modelKeys, publishModelSnapshot, type ListModels } from '@rgw/model-catalog';
+import type { RedisClient } from '@rgw/redis';
 
 export interface RefreshModelsJobOptions {
   listModels: ListModels;
   /** The backend's host (never its key or path), named in every log line. */
   backend: string;
   /** Client used to publish (fail-fast request-path client). */
-  redis: Redis;
+  redis: RedisClient;
   /** Replicas treat the list as stale after this long without a refresh, ms (3 × the period). */
   freshMs: number;
   metrics: WorkerMetrics;
@@ -78,7 +78,7 @@ export function createRefreshModelsJob(options: RefreshModelsJobOptions): () => 
 }
 
 /** The ids of the list in Redis now (empty when none, or when Redis cannot say: only the log line's diff is lost). */
-async function readPublishedIds(redis: Redis): Promise<string[]> {
+async function readPublishedIds(redis: RedisClient): Promise<string[]> {
   try {
     const json = await redis.hget(modelKeys.snapshot, 'json');
     if (json === null) return [];

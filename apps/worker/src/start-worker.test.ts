@@ -1,11 +1,13 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { Writable } from 'node:stream';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { modelKeys } from '@rgw/model-catalog';
 import { createLogger } from '@rgw/observability';
-import { createRequestPathRedis } from '@rgw/redis';
+import { createRedisClients, createRequestPathRedis } from '@rgw/redis';
+import { startRedisCluster, type TestRedisCluster } from '../../../test/support/redis-cluster.ts';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
 import { startScriptedBackend, type ScriptedBackend } from '../../../test/support/scripted-backend.ts';
 import { loadWorkerConfig } from './worker-config.ts';
@@ -130,10 +132,13 @@ describe('worker', () => {
   it('re-creates its schedule when Redis comes back empty', async () => {
     worker = await startWorker({ config: config(), logger: pino({ level: 'silent' }) });
     await until(async () => (await publishedIds()) !== null);
+    // Restarted without persistence: the list and the schedule are gone; whatever appears later is new.
     await redisServer.restart();
     await until(() => admin.status === 'ready');
-    expect(await publishedIds()).toBeNull();
     await until(async () => (await publishedIds()) !== null, 10_000);
+    // Not one refresh on reconnect but the schedule itself: a later change still arrives.
+    backend.setModels(['org/model-a', 'org/model-c']);
+    await until(async () => JSON.stringify(await publishedIds()) === '["org/model-a","org/model-c"]', 10_000);
   });
 
   it('serves its health and its metrics', async () => {
@@ -172,5 +177,88 @@ describe('worker', () => {
     expect(code).toBe(0);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(output).toContain('worker stopped');
+  });
+});
+
+function memoryLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      callback();
+    },
+  });
+  return { lines, logger: pino({ level: 'info' }, destination) };
+}
+
+describe('worker on a Redis that refuses its commands', () => {
+  it('backs off instead of retrying in a loop, counts the errors by reason and logs them at warn, throttled', async () => {
+    const { lines, logger } = memoryLogger();
+    worker = await startWorker({ config: config(), logger });
+    await until(async () => (await publishedIds()) !== null);
+    // Redis full (maxmemory with noeviction): every write BullMQ's scripts make is refused with OOM.
+    await admin.config('SET', 'maxmemory', '1');
+    try {
+      await until(async () => ((await worker?.metrics.redisErrors.get())?.values.find((v) => v.labels.reason === 'oom')?.value ?? 0) > 0, 10_000);
+      const before = (await worker.metrics.redisErrors.get()).values.reduce((sum, v) => sum + v.value, 0);
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const during = (await worker.metrics.redisErrors.get()).values.reduce((sum, v) => sum + v.value, 0) - before;
+      // A fetch loop retrying at once made thousands of calls a second; with the backoff a few per pause.
+      expect(during).toBeLessThan(60);
+      const warned = lines.filter((line) => line['msg'] === 'worker Redis error (oom)');
+      expect(warned.length).toBeGreaterThanOrEqual(1);
+      expect(warned.length).toBeLessThanOrEqual(2);
+      expect(warned[0]).toMatchObject({ level: 40, reason: 'oom' });
+      expect(String((warned[0]?.['err'] as { message?: unknown } | undefined)?.message)).toMatch(/^OOM/);
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+    }
+    // Back to normal once Redis accepts writes again.
+    await admin.del(modelKeys.snapshot);
+    await until(async () => (await publishedIds()) !== null, 40_000);
+    const metrics = await (await fetch(`http://127.0.0.1:${worker.port}/metrics`)).text();
+    expect(metrics).toMatch(/gateway_worker_redis_errors_total\{reason="oom"\} [1-9]/);
+  }, 60_000);
+});
+
+describe('worker on a Redis Cluster', () => {
+  let cluster: TestRedisCluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('refuses at start a REDIS_URL that points at a Cluster node, naming REDIS_CLUSTER_NODES', async () => {
+    const [node] = cluster.nodes;
+    const misconfigured = loadWorkerConfig({
+      REDIS_URL: `redis://${node?.host}:${node?.port}`,
+      UPSTREAM_BASE_URL: backend.url,
+      WORKER_PORT: '0',
+      WORKER_HOST: '127.0.0.1',
+    });
+    await expect(startWorker({ config: misconfigured, logger: pino({ level: 'silent' }) })).rejects.toThrow(/Redis Cluster node[\s\S]*REDIS_CLUSTER_NODES/);
+  });
+
+  it('schedules and publishes through REDIS_CLUSTER_NODES, with BullMQ’s keys in one slot', async () => {
+    const clusterConfig = loadWorkerConfig({
+      REDIS_CLUSTER_NODES: cluster.nodesEnv,
+      UPSTREAM_BASE_URL: backend.url,
+      MODELS_REFRESH_SECONDS: '1',
+      WORKER_PORT: '0',
+      WORKER_HOST: '127.0.0.1',
+    });
+    const { lines, logger } = memoryLogger();
+    worker = await startWorker({ config: clusterConfig, logger });
+    const reader = createRedisClients(clusterConfig.redis).requestPath({ commandTimeoutMs: 2_000 });
+    try {
+      await until(async () => (await reader.hget(modelKeys.snapshot, 'json').catch(() => null)) !== null, 15_000);
+      backend.setModels(['org/model-a', 'org/model-c']);
+      await until(async () => (await reader.hget(modelKeys.snapshot, 'json').catch(() => null))?.includes('org/model-c') === true, 15_000);
+      expect(lines.filter((line) => String(line['msg']).startsWith('worker Redis error'))).toEqual([]);
+    } finally {
+      reader.disconnect();
+    }
   });
 });

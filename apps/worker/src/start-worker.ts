@@ -1,13 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createWorkerMetrics, type WorkerMetrics } from '@rgw/observability';
 import type { ListModels } from '@rgw/model-catalog';
-import { BULLMQ_PREFIX, createRequestPathRedis, isRedisReady } from '@rgw/redis';
+import { ConfigError } from '@rgw/config';
+import { awaitFirstVerdict, BULLMQ_PREFIX, createRedisHealthProbe, createRedisClients, isRedisReady, type RedisClient } from '@rgw/redis';
 import { createUpstreamClient, type UpstreamClient } from '@rgw/upstream';
 import { createRefreshModelsJob } from './refresh-models-job.ts';
+import { createRedisErrorReporter } from './report-redis-errors.ts';
 import type { WorkerConfig } from './worker-config.ts';
 
 export const MODELS_QUEUE = 'models';
@@ -36,14 +37,34 @@ export async function startWorker(options: StartWorkerOptions): Promise<StartedW
   const { config, logger } = options;
   const refreshMs = config.MODELS_REFRESH_SECONDS * 1000;
   const metrics = createWorkerMetrics();
-  // BullMQ's connections must retry forever (maxRetriesPerRequest: null): its Worker blocks on Redis.
-  const queueConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  const workerConnection = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
-  const publisher = createRequestPathRedis(config.REDIS_URL, { logger, commandTimeoutMs: 5_000, name: 'redis' });
-  for (const connection of [queueConnection, workerConnection]) connection.on('error', () => undefined); // logged by `publisher`
+  const report = createRedisErrorReporter({ logger, metrics });
+  // One factory, the gateway's variables: single, Sentinel or Cluster, with TLS. BullMQ's
+  // connections retry forever (maxRetriesPerRequest: null): its Worker blocks on Redis.
+  const clients = createRedisClients(config.redis);
+  const queueConnection = clients.bullmq({ name: 'redis-bullmq-queue' });
+  const workerConnection = clients.bullmq({ name: 'redis-bullmq-worker' });
+  const publisher = clients.requestPath({ logger, commandTimeoutMs: 5_000, name: 'redis' });
+  if (config.redis.mode === 'single') {
+    // REDIS_URL at a Redis Cluster node: refused at start, as the gateway does (a plain client gets MOVED for most keys).
+    const probe = createRedisHealthProbe(publisher, { refuseClusterNode: true });
+    const first = await awaitFirstVerdict(probe, 3_000);
+    probe.close();
+    if (first.reason === 'cluster_node') {
+      for (const connection of [queueConnection, workerConnection, publisher]) connection.disconnect();
+      throw new ConfigError(`Invalid worker configuration: ${first.message ?? 'REDIS_URL points at a Redis Cluster node: use REDIS_CLUSTER_NODES'}`);
+    }
+  }
+  for (const [source, connection] of [
+    ['queue connection', queueConnection],
+    ['worker connection', workerConnection],
+    ['publisher connection', publisher],
+  ] as const) {
+    connection.on('error', (error: Error) => report(source, error));
+  }
 
+  // The prefix is a hash tag ({gw:v2:bull}): every key of BullMQ's scripts in one Redis Cluster slot.
   const queue = new Queue(MODELS_QUEUE, { connection: queueConnection, prefix: BULLMQ_PREFIX });
-  queue.on('error', (error) => logger.debug({ err: error }, 'queue connection error'));
+  queue.on('error', (error) => report('queue', error));
 
   // The gateway's own client: a 404 on /models reads "check UPSTREAM_BASE_URL" here as on the replicas.
   let upstream: UpstreamClient | undefined;
@@ -78,7 +99,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<StartedW
     removeOnComplete: { count: 100 },
     removeOnFail: { count: 500 },
   });
-  worker.on('error', (error) => logger.debug({ err: error }, 'worker connection error'));
+  const backoff = pauseOnRepeatedErrors(worker, { onPause: (ms) => logger.warn({ pauseMs: ms }, 'model refresh worker paused after repeated Redis errors') });
+  worker.on('error', (error) => {
+    report('worker', error);
+    backoff.noteError();
+  });
 
   // A scheduler lives in Redis: when Redis restarts empty it is gone and no refresh would run
   // again. So upsert it (idempotent) on every (re)connect, and check it from a watchdog.
@@ -92,21 +117,23 @@ export async function startWorker(options: StartWorkerOptions): Promise<StartedW
       },
     );
   };
-  const ensureSchedulerLogged = () =>
-    void ensureScheduler().catch((error: unknown) => logger.warn({ err: error }, 'could not create the model refresh scheduler'));
+  const ensureSchedulerLogged = () => void ensureScheduler().catch((error: unknown) => report('scheduler', error));
   queueConnection.on('ready', ensureSchedulerLogged);
+  const startedAt = Date.now();
   const watchdog = setInterval(
     () =>
-      void queue
-        .getJobScheduler(MODELS_SCHEDULER_ID)
-        .then((scheduler) => {
-          if (scheduler === undefined || scheduler === null) {
-            logger.warn('model refresh scheduler missing (Redis emptied?); re-creating it');
-            return ensureScheduler();
-          }
-          return undefined;
-        })
-        .catch(() => undefined),
+      void (async () => {
+        const scheduler = await queue.getJobScheduler(MODELS_SCHEDULER_ID);
+        if (scheduler === undefined || scheduler === null) {
+          logger.warn('model refresh scheduler missing (Redis emptied?); re-creating it');
+          return ensureScheduler();
+        }
+        // A scheduler whose next run could not be added (Redis refused the write, e.g. full) stays
+        // but never fires again: no refresh for 3 periods re-upserts it, which queues the next run.
+        const lastSuccessMs = ((await metrics.lastSuccess.get()).values[0]?.value ?? 0) * 1000;
+        if (Date.now() - Math.max(lastSuccessMs, startedAt) > 3 * refreshMs) return ensureScheduler();
+        return undefined;
+      })().catch((error: unknown) => report('scheduler watchdog', error)),
     Math.min(30_000, 2 * refreshMs),
   );
   watchdog.unref();
@@ -125,6 +152,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<StartedW
     close() {
       closing ??= (async () => {
         clearInterval(watchdog);
+        backoff.stop();
         queueConnection.off('ready', ensureSchedulerLogged);
         server.close();
         server.closeIdleConnections();
@@ -148,7 +176,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<StartedW
   };
 }
 
-function createWorkerHttpServer(metrics: WorkerMetrics, queue: Queue, redis: Redis): Server {
+function createWorkerHttpServer(metrics: WorkerMetrics, queue: Queue, redis: RedisClient): Server {
   return createServer((req, res) => {
     if (req.method === 'GET' && req.url === '/health') {
       // Liveness: the process runs. Redis is reported, not required (the worker reconnects on its own).
@@ -171,4 +199,42 @@ function createWorkerHttpServer(metrics: WorkerMetrics, queue: Queue, redis: Red
     res.writeHead(404, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { message: 'Not found', type: 'invalid_request_error', param: null, code: null } }));
   });
+}
+
+/**
+ * BullMQ's fetch loop retries a Redis error that is not a lost connection (CROSSSLOT, OOM, NOAUTH,
+ * a script error) at once, forever: a misconfigured Redis made a worker retry ~2,900 times a
+ * second. More than `burst` errors within a second pause the worker for a backoff (1 s, doubling
+ * to 30 s, reset after a quiet minute), then it resumes and tries again.
+ */
+function pauseOnRepeatedErrors(worker: Worker, options: { onPause: (ms: number) => void; burst?: number }): { noteError(): void; stop(): void } {
+  const burst = options.burst ?? 5;
+  let recent: number[] = [];
+  let pauses = 0;
+  let lastPause = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  return {
+    noteError() {
+      const now = Date.now();
+      recent = [...recent.filter((at) => now - at < 1_000), now];
+      if (timer !== undefined || stopped || recent.length <= burst) return;
+      if (now - lastPause > 60_000) pauses = 0;
+      const pauseMs = Math.min(30_000, 1_000 * 2 ** pauses);
+      pauses += 1;
+      lastPause = now;
+      recent = [];
+      options.onPause(pauseMs);
+      void worker.pause(true).catch(() => undefined);
+      timer = setTimeout(() => {
+        timer = undefined;
+        if (!stopped) void worker.resume().catch(() => undefined);
+      }, pauseMs);
+      timer.unref();
+    },
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }

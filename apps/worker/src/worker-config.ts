@@ -1,10 +1,13 @@
 import { z } from 'zod';
-import { ConfigError, describeConfigIssues, readSetVariables } from '@rgw/config';
+import { ConfigError, describeConfigIssues, parseRedisConnection, type RedisConnectionConfig, readSetVariables, redisEnvShape } from '@rgw/config';
 
-/** The worker's settings (its own small schema; the gateway's lives in @rgw/config). Parsed once in main.ts. */
+/**
+ * The worker's settings (its own small schema; the gateway's lives in @rgw/config), parsed once in
+ * main.ts. The Redis variables are the gateway's, from the same fragment: one set of names for both.
+ */
 export const workerConfigSchema = z.object({
-  /** Required: the worker only exists in cluster mode. */
-  REDIS_URL: z.url({ protocol: /^rediss?$/ }),
+  /** Required, in one of its three modes: the worker only exists in cluster mode. */
+  ...redisEnvShape,
   /** Chat Completions base URL including `/v1`; the worker lists `${UPSTREAM_BASE_URL}/models`. */
   UPSTREAM_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://llm.chutes.ai/v1'),
   /** Key used to list models, if the backend needs one (Chutes lists models without a key). */
@@ -19,11 +22,14 @@ export const workerConfigSchema = z.object({
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(20),
 });
 
-export type WorkerConfig = z.infer<typeof workerConfigSchema>;
+export type WorkerConfig = z.infer<typeof workerConfigSchema> & {
+  /** Where Redis is: the one mode the REDIS_* variables describe. */
+  readonly redis: RedisConnectionConfig;
+};
 
 /** Words added to a variable's message where the schema alone cannot say enough. */
 const WORKER_CONFIG_HINTS: Readonly<Record<string, string>> = {
-  REDIS_URL: 'the worker only runs in cluster mode, on the same Redis as the gateways',
+  REDIS_URL: 'the worker only runs in cluster mode, on the same Redis as the gateways; or REDIS_CLUSTER_NODES, or REDIS_SENTINELS',
   UPSTREAM_BASE_URL: "the backend's OpenAI-compatible base URL, usually ending in /v1, e.g. https://llm.chutes.ai/v1",
 };
 
@@ -38,5 +44,12 @@ export function loadWorkerConfig(env: Readonly<Record<string, string | undefined
     const lines = describeConfigIssues(workerConfigSchema, parsed.error.issues, present, WORKER_CONFIG_HINTS);
     throw new ConfigError(lines.map((line) => `Invalid worker configuration: ${line}`).join('\n'));
   }
-  return parsed.data;
+  const { config, problems } = parseRedisConnection(parsed.data);
+  if (config === null && problems.length === 0) {
+    problems.push(
+      'REDIS_URL is required: a redis:// or rediss:// URL (the worker only runs in cluster mode, on the same Redis as the gateways; or REDIS_CLUSTER_NODES for a Redis Cluster, or REDIS_SENTINELS with REDIS_SENTINEL_MASTER for Sentinel)',
+    );
+  }
+  if (config === null || problems.length > 0) throw new ConfigError(problems.map((line) => `Invalid worker configuration: ${line}.`).join('\n'));
+  return { ...parsed.data, redis: config };
 }

@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { KEY_PREFIX, createRequestPathRedis, createSubscriberRedis } from '@rgw/redis';
+import { createRedisClients, createRequestPathRedis, createSubscriberRedis } from '@rgw/redis';
+import { startRedisCluster, type TestRedisCluster } from '../../../test/support/redis-cluster.ts';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
-import { breakerScripts } from './breaker-scripts.ts';
+import { BREAKER_KEY_PREFIX, breakerScripts } from './breaker-scripts.ts';
 import type { BreakerAdmission, BreakerTicket } from './circuit-breaker.ts';
 import { createRedisBreaker, type RedisCircuitBreaker } from './create-redis-breaker.ts';
 
@@ -96,7 +97,7 @@ describe('createRedisBreaker', () => {
     // the breaker would fall back to local state and publish nothing, and `heard` would never come.
     const client = createRequestPathRedis(redisServer.url, { commandTimeoutMs: 10_000 });
     const subscriber = createSubscriberRedis(redisServer.url);
-    await subscriber.subscribe(`${KEY_PREFIX}cb:events`);
+    await subscriber.subscribe(`${BREAKER_KEY_PREFIX}events`);
     const heard = new Promise<void>((resolve, reject) => {
       subscriber.on('message', (_channel: string, message: string) => message.includes(scope) && resolve());
       // A clear failure instead of the test's timeout, should a script call still fail.
@@ -117,7 +118,8 @@ describe('createRedisBreaker', () => {
         // Numbered on entry: two resyncs can start together (the subscriber's and the client's ready).
         const number = (syncs += 1);
         if (number > 1) await later;
-        const reply: unknown = await client.eval(breakerScripts.sync.lua, 1, ...args);
+        // Variadic script: the first argument is the key count.
+        const reply: unknown = await client.eval(breakerScripts.sync.lua, ...(args as [number, ...(string | number)[]]));
         if (number === 1) {
           await breaker.record(ticketOf(await breaker.acquire(scope)), 'failure');
           await heard.catch((error: unknown) => heldFailed(error));
@@ -257,6 +259,48 @@ describe('createRedisBreaker when Redis fails', () => {
       expect(performance.now() - started).toBeLessThan(100); // cooldown: no timeout per request
     } finally {
       redisServer.resume();
+    }
+  });
+});
+
+describe('redis breaker on a Redis Cluster', () => {
+  let cluster: TestRedisCluster;
+  beforeAll(async () => {
+    cluster = await startRedisCluster();
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('shares a trip between replicas, and a replica started later rebuilds its mirror from the resync (declared keys, one slot)', async () => {
+    const clients = createRedisClients({ mode: 'cluster', nodes: cluster.nodes, tls: null });
+    const started: { breaker: RedisCircuitBreaker; client: { disconnect(): void } }[] = [];
+    const start = async () => {
+      const client = clients.requestPath({ commandTimeoutMs: 2_000 });
+      const breaker = createRedisBreaker({ redis: client, failureThreshold: 2, openMs: 60_000 });
+      started.push({ breaker, client });
+      await until(() => breaker.backend() === 'redis', 10_000);
+      return breaker;
+    };
+    try {
+      const a = await start();
+      const b = await start();
+      const scopes = ['backend#model-x', 'backend#model-y', 'other-backend#model-z'];
+      for (const scope of scopes) {
+        await a.record(ticketOf(await a.acquire(scope)), 'failure');
+        await b.record(ticketOf(await b.acquire(scope)), 'failure'); // second failure, through B: opens
+      }
+      await until(() => scopes.every((scope) => a.snapshot().get(scope) === 'open'));
+      // C subscribes after every trip was published: only the resync script can tell it.
+      const c = await start();
+      await until(() => scopes.every((scope) => c.snapshot().get(scope) === 'open'), 10_000);
+      expect(await c.acquire('backend#model-y')).toMatchObject({ allowed: false, state: 'open' });
+      expect(c.backend()).toBe('redis');
+    } finally {
+      for (const { breaker, client } of started) {
+        await breaker.close();
+        client.disconnect();
+      }
     }
   });
 });

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { defineScripts, isRedisReady, KEY_PREFIX } from '@rgw/redis';
-import { breakerKeys, breakerScripts } from './breaker-scripts.ts';
+import { defineScripts, duplicateForSubscribe, isRedisReady, type RedisClient } from '@rgw/redis';
+import { BREAKER_KEY_PREFIX, breakerKeys, breakerScripts } from './breaker-scripts.ts';
 import {
   computeOpenMs,
   DEFAULT_PROBE_LEASE_MS,
@@ -17,11 +16,11 @@ import {
 import { createMemoryBreaker } from './create-memory-breaker.ts';
 
 export interface RedisBreakerOptions extends BreakerOptions {
-  /** Request-path client (`createRequestPathRedis`: fail-fast). Not closed by `close()`. */
-  redis: Redis;
+  /** Request-path client (`RedisClients.requestPath`: fail-fast). Not closed by `close()`. */
+  redis: RedisClient;
   /** Connection for SUBSCRIBE. Default: a duplicate of `redis`, owned (and closed) by the breaker. */
-  subscriber?: Redis;
-  /** Default 'gw:v1:cb:'. */
+  subscriber?: RedisClient;
+  /** Default 'gw:v2:{cb}:'. Must carry a hash tag: the scripts touch several keys at once (Redis Cluster). */
   keyPrefix?: string;
   logger?: Logger;
   /** Backstop resync of the mirror, ms (default 5 000): pub/sub gives no delivery guarantee. */
@@ -59,7 +58,7 @@ const LOCAL_TOKEN = 'local:';
 export function createRedisBreaker(options: RedisBreakerOptions): RedisCircuitBreaker {
   const { redis, logger } = options;
   const now = options.now ?? Date.now;
-  const prefix = options.keyPrefix ?? `${KEY_PREFIX}cb:`;
+  const prefix = options.keyPrefix ?? BREAKER_KEY_PREFIX;
   const activeKey = `${prefix}active`;
   const channel = `${prefix}events`;
   const probeLeaseMs = options.probeLeaseMs ?? DEFAULT_PROBE_LEASE_MS;
@@ -73,7 +72,7 @@ export function createRedisBreaker(options: RedisBreakerOptions): RedisCircuitBr
   let changes = 0;
   const listeners = new Set<(event: BreakerStateChange) => void>();
   const ownsSubscriber = options.subscriber === undefined;
-  const subscriber = options.subscriber ?? redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
+  const subscriber = options.subscriber ?? duplicateForSubscribe(redis);
   let mirrorSynced = false;
   let redisSuspendedUntil = 0;
   let lastBackend: 'redis' | 'local' | null = null;
@@ -121,16 +120,27 @@ export function createRedisBreaker(options: RedisBreakerOptions): RedisCircuitBr
     if (from !== state) emit({ scope, from, to: state });
   }
 
+  /** The keys breaker-sync-n.lua reads per scope, in its order: gen, open, consec, tripped, probe. */
+  function scopeKeysForSync(scope: string) {
+    const keys = breakerKeys(prefix, scope);
+    return { gen: keys.gen, open: keys.open, consec: keys.consec, tripped: keys.tripped, probe: keys.probe };
+  }
+
   async function resync(): Promise<void> {
     if (!usingRedis()) return;
     try {
       const sentAt = changes;
-      const flat = (await scripts.sync([activeKey], [prefix])) as (string | number)[];
+      // Two steps: the scopes, then one script over their declared keys (a script may not build key
+      // names itself in Redis Cluster). A scope activated in between shows up by pub/sub or the next sync.
+      const scopes = await redis.smembers(activeKey);
+      const synced = await scripts.sync({
+        keys: { active: activeKey, scopeKeys: scopes.flatMap((scope) => Object.values(scopeKeysForSync(scope))) },
+        args: { scopes },
+      });
       const seen = new Set<string>();
-      for (let i = 0; i + 4 < flat.length; i += 5) {
-        const scope = String(flat[i]);
-        seen.add(scope);
-        apply(scope, String(flat[i + 1]) as BreakerState, Number(flat[i + 2]), Number(flat[i + 3]), Number(flat[i + 4]), sentAt);
+      for (const entry of synced) {
+        seen.add(entry.scope);
+        apply(entry.scope, entry.state, entry.ttlMs, entry.generation, entry.consecutiveFailures, sentAt);
       }
       for (const [scope, entry] of mirror) {
         if (seen.has(scope) || entry.changed > sentAt) continue;
@@ -194,11 +204,14 @@ export function createRedisBreaker(options: RedisBreakerOptions): RedisCircuitBr
       const token = randomUUID();
       const keys = breakerKeys(prefix, scope);
       try {
-        const [state, ttl, generation] = (await scripts.acquire([keys.open, keys.tripped, keys.probe, keys.gen], [token, probeLeaseMs])) as [
-          string,
-          number,
-          number,
-        ];
+        const {
+          state,
+          ttlMs: ttl,
+          generation,
+        } = await scripts.acquire({
+          keys: { open: keys.open, tripped: keys.tripped, probe: keys.probe, gen: keys.gen },
+          args: { token, probeLeaseMs },
+        });
         switch (state) {
           case 'closed':
             apply(scope, 'closed', 0, generation, entry?.consecutiveFailures ?? 0);
@@ -210,8 +223,6 @@ export function createRedisBreaker(options: RedisBreakerOptions): RedisCircuitBr
           case 'half_open':
             apply(scope, state, ttl, generation, 0);
             return { allowed: false, state, retryAfterMs: ttl };
-          default:
-            throw new Error(`unexpected breaker-acquire reply ${state}`);
         }
       } catch (error) {
         noteRedisError(error, 'acquire');
@@ -233,21 +244,21 @@ export function createRedisBreaker(options: RedisBreakerOptions): RedisCircuitBr
       }
       const keys = breakerKeys(prefix, ticket.scope);
       try {
-        const [result, generation, value] = (await scripts.record(
-          [keys.open, keys.tripped, keys.probe, keys.gen, keys.consec, activeKey],
-          [
-            outcome === 'success' ? 's' : outcome === 'failure' ? 'f' : 'i',
-            ticket.token,
-            ticket.generation,
-            options.failureThreshold,
-            options.openMs,
+        const { result, generation, value } = await scripts.record({
+          keys: { ...keys, active: activeKey },
+          args: {
+            outcome: outcome === 'success' ? 's' : outcome === 'failure' ? 'f' : 'i',
+            token: ticket.token,
+            genSeen: ticket.generation,
+            threshold: options.failureThreshold,
+            openMs: options.openMs,
             maxOpenMs,
-            ticket.scope,
+            scope: ticket.scope,
             channel,
             consecTtlMs,
             halfOpenTtlMs,
-          ],
-        )) as [string, number, number];
+          },
+        });
         if (result === 'open') apply(ticket.scope, 'open', value, generation, 0);
         else if (result === 'closed') apply(ticket.scope, 'closed', 0, generation, value);
       } catch (error) {

@@ -2,3 +2,4 @@ export * from './load-config.ts';
 export { describeConfigIssues, describeExpected } from './describe-config-issues.ts';
 export { readSetVariables } from './read-set-variables.ts';
 export { describeListenError } from './describe-listen-error.ts';
+export * from './redis-config.ts';

@@ -80,3 +80,84 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ BACKEND_PROFILES: value })).toThrowError(message);
   });
 });
+
+describe('loadConfig: Redis', () => {
+  const caFile = new URL('../package.json', import.meta.url).pathname; // any readable file stands for a PEM file here
+
+  it('parses each mode into one description: single, Cluster, Sentinel', () => {
+    expect(loadConfig({}).redis).toBeNull();
+    expect(loadConfig({ REDIS_URL: 'redis://:pw@cache:6380/2' }).redis).toEqual({ mode: 'single', url: 'redis://:pw@cache:6380/2', tls: null });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000, b:7001,[::1]:7002,c', REDIS_PASSWORD: 'pw' }).redis).toEqual({
+      mode: 'cluster',
+      nodes: [
+        { host: 'a', port: 7000 },
+        { host: 'b', port: 7001 },
+        { host: '::1', port: 7002 },
+        { host: 'c', port: 6379 },
+      ],
+      password: 'pw',
+      tls: null,
+    });
+    expect(loadConfig({ REDIS_SENTINELS: 's1,s2:26380', REDIS_SENTINEL_MASTER: 'mymaster', REDIS_SENTINEL_PASSWORD: 'spw' }).redis).toEqual({
+      mode: 'sentinel',
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+      ],
+      masterName: 'mymaster',
+      sentinelPassword: 'spw',
+      tls: null,
+    });
+  });
+
+  it('takes TLS from the rediss:// scheme, or REDIS_TLS for Cluster and Sentinel, with the CA and client certificate files', () => {
+    expect(loadConfig({ REDIS_URL: 'rediss://cache:6380', REDIS_TLS_CA_FILE: caFile }).redis).toMatchObject({ mode: 'single', tls: { caFile } });
+    expect(
+      loadConfig({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_TLS: 'true', REDIS_TLS_CA_FILE: caFile, REDIS_TLS_CERT_FILE: caFile, REDIS_TLS_KEY_FILE: caFile })
+        .redis,
+    ).toMatchObject({ mode: 'cluster', tls: { caFile, certFile: caFile, keyFile: caFile } });
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'a:7000', REDIS_TLS: 'true' }).redis).toMatchObject({ tls: {} });
+  });
+
+  it('refuses two modes at once, naming both variables', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://a', REDIS_CLUSTER_NODES: 'b:7000' })).toThrowError(/REDIS_URL and REDIS_CLUSTER_NODES are both set/);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'b:7000', REDIS_SENTINELS: 's', REDIS_SENTINEL_MASTER: 'm' })).toThrowError(
+      /REDIS_CLUSTER_NODES and REDIS_SENTINELS are both set/,
+    );
+  });
+
+  it('refuses contradictions and half-set modes, naming the variables', () => {
+    const message = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+      } catch (error) {
+        return String(error);
+      }
+      throw new Error('expected a ConfigError');
+    };
+    expect(message({ REDIS_SENTINELS: 's1' })).toMatch(/REDIS_SENTINELS is set without REDIS_SENTINEL_MASTER/);
+    expect(message({ REDIS_SENTINEL_MASTER: 'm' })).toMatch(/REDIS_SENTINEL_MASTER is set without REDIS_SENTINELS/);
+    expect(message({ REDIS_URL: 'redis://a', REDIS_TLS: 'true' })).toMatch(/REDIS_TLS=true contradicts REDIS_URL/);
+    expect(message({ REDIS_URL: 'redis://a', REDIS_TLS_CA_FILE: caFile })).toMatch(
+      /REDIS_TLS_CA_FILE set but REDIS_URL does not use TLS: use a rediss:\/\/ REDIS_URL/,
+    );
+    expect(message({ REDIS_CLUSTER_NODES: 'a', REDIS_TLS_CA_FILE: caFile })).toMatch(
+      /REDIS_TLS_CA_FILE set but REDIS_CLUSTER_NODES does not use TLS: set REDIS_TLS=true/,
+    );
+    expect(message({ REDIS_URL: 'rediss://a', REDIS_TLS_CERT_FILE: caFile })).toMatch(/REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE go together/);
+    expect(message({ REDIS_URL: 'redis://:pw@a', REDIS_PASSWORD: 'other' })).toMatch(/REDIS_URL carries credentials and REDIS_USERNAME\/REDIS_PASSWORD/);
+    expect(message({ REDIS_PASSWORD: 'pw' })).toMatch(/REDIS_PASSWORD set but no Redis is/);
+    expect(message({ REDIS_CLUSTER_NODES: 'a:99999' })).toMatch(/REDIS_CLUSTER_NODES: 'a:99999' is not host:port/);
+    expect(message({ REDIS_URL: 'rediss://a', REDIS_TLS_CA_FILE: '/nonexistent/ca.pem' })).toMatch(/REDIS_TLS_CA_FILE: is not a readable file/);
+  });
+
+  it('accepts previous reasoning keys only next to a current one', () => {
+    const key = 'k'.repeat(32);
+    expect(
+      loadConfig({ REASONING_ENCRYPTION_KEY: key, REASONING_ENCRYPTION_PREVIOUS_KEYS: `${'a'.repeat(32)}, ${'b'.repeat(40)}` })
+        .REASONING_ENCRYPTION_PREVIOUS_KEYS,
+    ).toEqual(['a'.repeat(32), 'b'.repeat(40)]);
+    expect(() => loadConfig({ REASONING_ENCRYPTION_PREVIOUS_KEYS: 'a'.repeat(32) })).toThrowError(/without REASONING_ENCRYPTION_KEY/);
+    expect(() => loadConfig({ REASONING_ENCRYPTION_KEY: key, REASONING_ENCRYPTION_PREVIOUS_KEYS: 'short' })).toThrowError(/at least 32 characters/);
+  });
+});

@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { describeConfigIssues } from './describe-config-issues.ts';
 import { readSetVariables } from './read-set-variables.ts';
-
-/** Env booleans: "true"/"1"/"yes" and "false"/"0"/"no"; anything else is a config error, not a silent false. */
-const booleanFromEnv = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes');
+import { booleanFromEnv, parseRedisConnection, type RedisConnectionConfig, redisEnvShape } from './redis-config.ts';
 
 const positiveInt = () => z.coerce.number().int().positive();
 
@@ -45,8 +43,20 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('0.0.0.0'),
   /** Chat Completions base URL, including the `/v1` segment. */
   UPSTREAM_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://llm.chutes.ai/v1'),
-  /** Unset: embedded single-node mode with in-process state. */
-  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** REDIS_URL, REDIS_CLUSTER_NODES or REDIS_SENTINELS (+ TLS and credentials): see redis-config.ts. None: embedded mode. */
+  ...redisEnvShape,
+  /**
+   * A store:true response is acknowledged only once at least one replica of its Redis master has it
+   * (`WAIT 1 <this>`), when the master has replicas; past this bound the save fails (503
+   * store_unavailable). 0 turns the wait off: a failover may then lose acknowledged responses.
+   */
+  REDIS_REPLICA_ACK_TIMEOUT_MS: z.coerce.number().int().min(0).max(60_000).default(1_000),
+  /**
+   * true (default): /ready is 503 while Redis commands fail, so load balancers route around a replica
+   * that cannot store or share state. false: replicas stay ready on local state during a Redis outage
+   * (store:true requests are then refused with 503, everything else is served).
+   */
+  READINESS_REQUIRES_REDIS: booleanFromEnv.default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MODELS_REFRESH_SECONDS: positiveInt().default(60),
   CIRCUIT_BREAKER_FAILURE_THRESHOLD: positiveInt().default(5),
@@ -72,6 +82,20 @@ export const configSchema = z.object({
    * Unset: a random per-process key, so blobs do not survive a restart (fine for a laptop).
    */
   REASONING_ENCRYPTION_KEY: z.string().min(32).optional(),
+  /**
+   * Earlier REASONING_ENCRYPTION_KEY values, comma-separated: still accepted for reading (sealed
+   * reasoning, compaction items, stored responses' owners) after a rotation; never used to write.
+   */
+  REASONING_ENCRYPTION_PREVIOUS_KEYS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((key) => key.trim())
+        .filter((key) => key !== ''),
+    )
+    .pipe(z.array(z.string().min(32, 'each previous key must be at least 32 characters')))
+    .optional(),
   /** Comma-separated browser origins allowed by CORS. Unset: CORS off (SDKs and CLIs need none). */
   CORS_ORIGINS: z.string().optional(),
   METRICS_ENABLED: booleanFromEnv.default(true),
@@ -89,7 +113,10 @@ export const configSchema = z.object({
   SERVER_KEEP_ALIVE_TIMEOUT_MS: positiveInt().default(65_000),
 });
 
-export type GatewayConfig = z.infer<typeof configSchema>;
+export type GatewayConfig = z.infer<typeof configSchema> & {
+  /** Where Redis is (the one mode the REDIS_* variables describe), or null: embedded mode. */
+  readonly redis: RedisConnectionConfig | null;
+};
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -112,9 +139,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): G
     const lines = describeConfigIssues(configSchema, result.error.issues, present, CONFIG_HINTS);
     throw new ConfigError(lines.map((line) => `Invalid configuration: ${line}`).join('\n'));
   }
+  const problems: string[] = [];
   if (result.data.SERVER_HEADERS_TIMEOUT_MS > result.data.SERVER_REQUEST_TIMEOUT_MS) {
     // Node refuses to start with headersTimeout > requestTimeout (ERR_OUT_OF_RANGE); say it in our words.
-    throw new ConfigError('Invalid configuration: SERVER_HEADERS_TIMEOUT_MS must not exceed SERVER_REQUEST_TIMEOUT_MS.');
+    problems.push('SERVER_HEADERS_TIMEOUT_MS must not exceed SERVER_REQUEST_TIMEOUT_MS');
   }
-  return result.data;
+  if (result.data.REASONING_ENCRYPTION_PREVIOUS_KEYS !== undefined && result.data.REASONING_ENCRYPTION_KEY === undefined) {
+    problems.push('REASONING_ENCRYPTION_PREVIOUS_KEYS is set without REASONING_ENCRYPTION_KEY: a rotation needs the new key');
+  }
+  const redis = parseRedisConnection(result.data);
+  problems.push(...redis.problems);
+  if (problems.length > 0) throw new ConfigError(problems.map((line) => `Invalid configuration: ${line}.`).join('\n'));
+  return { ...result.data, redis: redis.config };
 }

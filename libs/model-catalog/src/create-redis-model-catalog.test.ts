@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createRequestPathRedis, createSubscriberRedis, requestPathRedisOptions } from '@rgw/redis';
+import { createRequestPathRedis, createSubscriberRedis } from '@rgw/redis';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
 import { createRedisModelCatalog } from './create-redis-model-catalog.ts';
 import type { ModelCatalog, ModelEntry } from './model-catalog.ts';
@@ -98,7 +98,8 @@ describe('createRedisModelCatalog', () => {
     const subscriber = createSubscriberRedis(redisServer.url);
     await until(() => subscriber.status === 'ready');
     // Not connected yet: a pass run now would find Redis "down" and ask the backend itself.
-    const client = new Redis(redisServer.url, { ...requestPathRedisOptions(2_000), lazyConnect: true });
+    // The request-path client's fail-fast options, connecting only when told to.
+    const client = new Redis(redisServer.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000, lazyConnect: true });
     const catalog = createRedisModelCatalog({ listModels: upstream.listModels, redis: client, subscriber, refreshMs: 60_000, pollMs: 100 });
     cleanups.push(async () => {
       await catalog.close();

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { createFailureReporter, describeFailure } from '@rgw/observability';
-import { defineScripts, isRedisReady } from '@rgw/redis';
+import { defineScripts, duplicateForSubscribe, isRedisReady, type RedisClient } from '@rgw/redis';
 import { diffModelIds } from './diff-model-ids.ts';
 import type { ListModels, ModelCatalog, ModelEntry } from './model-catalog.ts';
 import { modelKeys, modelScripts, publishModelSnapshot } from './model-snapshot.ts';
@@ -12,9 +11,9 @@ import { indexModels, resolveModel, type ModelIndex } from './resolve-model.ts';
 export interface RedisModelCatalogOptions {
   listModels: ListModels;
   /** Request-path client (fail-fast). Not closed by `close()`. */
-  redis: Redis;
+  redis: RedisClient;
   /** Connection for SUBSCRIBE. Default: a duplicate of `redis`, owned by the catalogue. */
-  subscriber?: Redis;
+  subscriber?: RedisClient;
   /** The worker's refresh period, ms (MODELS_REFRESH_SECONDS × 1000). */
   refreshMs: number;
   /** With no refresh for this long (worker down), one replica refreshes under a lock, ms. Default 3 × refreshMs. */
@@ -42,7 +41,7 @@ export function createRedisModelCatalog(options: RedisModelCatalogOptions): Mode
   const staleAfterMs = options.staleAfterMs ?? 3 * options.refreshMs;
   const scripts = defineScripts(redis, modelScripts);
   const ownsSubscriber = options.subscriber === undefined;
-  const subscriber = options.subscriber ?? redis.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined });
+  const subscriber = options.subscriber ?? duplicateForSubscribe(redis);
   const abort = new AbortController();
   let index: ModelIndex | null = null;
   let hash: string | null = null;
@@ -105,7 +104,7 @@ export function createRedisModelCatalog(options: RedisModelCatalogOptions): Mode
       await loadFromRedis();
       logger?.info({ models: models.length }, 'model list refreshed by this replica (worker late or down)');
     } finally {
-      await scripts.unlock([modelKeys.lock], [token]).catch(() => undefined);
+      await scripts.unlock({ keys: { lock: modelKeys.lock }, args: { token } }).catch(() => undefined);
     }
   }
 

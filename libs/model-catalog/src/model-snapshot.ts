@@ -1,19 +1,35 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { defineScripts, KEY_PREFIX, loadLuaScript } from '@rgw/redis';
+import { defineScripts, KEY_PREFIX, loadLuaScript, type RedisClient, reply } from '@rgw/redis';
 import type { ModelEntry } from './model-catalog.ts';
 
-/** Redis layout of the shared model list, shared by the worker (writer) and gateway replicas (readers, fallback writers). */
+/**
+ * Redis layout of the shared model list, shared by the worker (writer) and gateway replicas
+ * (readers, fallback writers). One `{models}` hash tag: the publish script writes the snapshot and
+ * the freshness marker together, so in Redis Cluster they must share a slot. The channel is not a
+ * key (plain pub/sub reaches every node of a Cluster, also from inside a script).
+ */
 export const modelKeys = {
-  snapshot: `${KEY_PREFIX}models:snapshot`,
-  fresh: `${KEY_PREFIX}models:fresh`,
-  lock: `${KEY_PREFIX}models:refresh-lock`,
+  snapshot: `${KEY_PREFIX}{models}:snapshot`,
+  fresh: `${KEY_PREFIX}{models}:fresh`,
+  lock: `${KEY_PREFIX}{models}:refresh-lock`,
   channel: `${KEY_PREFIX}models:changed`,
 };
 
 export const modelScripts = {
-  publish: loadLuaScript(new URL('./lua/models-publish-2.lua', import.meta.url)),
-  unlock: loadLuaScript(new URL('./lua/models-unlock-1.lua', import.meta.url)),
+  publish: loadLuaScript({
+    file: new URL('./lua/models-publish-2.lua', import.meta.url),
+    keys: ['snapshot', 'fresh'],
+    args: ['json', 'hash', 'freshTtlMs', 'channel', 'fetchedAt'],
+    /** True when the list changed (written and published). */
+    decode: (value) => reply.integer(value, 'models-publish') === 1,
+  }),
+  unlock: loadLuaScript({
+    file: new URL('./lua/models-unlock-1.lua', import.meta.url),
+    keys: ['lock'],
+    args: ['token'],
+    /** True when this caller still held the lock and released it. */
+    decode: (value) => reply.integer(value, 'models-unlock') === 1,
+  }),
 };
 
 /** Canonical form: sorted by id, so the same list always hashes the same. */
@@ -34,13 +50,12 @@ export interface PublishModelsOptions {
  * Write the list to Redis if it changed and tell every replica. Refuses an empty list ("fail
  * static": a backend glitch listing nothing must not wipe the catalogue). Returns true if changed.
  */
-export async function publishModelSnapshot(redis: Redis, models: readonly ModelEntry[], options: PublishModelsOptions): Promise<boolean> {
+export async function publishModelSnapshot(redis: RedisClient, models: readonly ModelEntry[], options: PublishModelsOptions): Promise<boolean> {
   if (models.length === 0) throw new Error('refusing to publish an empty model list');
   const { json, hash } = canonicaliseModels(models);
   const { publish } = defineScripts(redis, modelScripts);
-  const changed = await publish(
-    [modelKeys.snapshot, modelKeys.fresh],
-    [json, hash, Math.max(1, Math.round(options.freshMs)), modelKeys.channel, (options.now ?? Date.now)()],
-  );
-  return changed === 1;
+  return publish({
+    keys: { snapshot: modelKeys.snapshot, fresh: modelKeys.fresh },
+    args: { json, hash, freshTtlMs: Math.max(1, Math.round(options.freshMs)), channel: modelKeys.channel, fetchedAt: (options.now ?? Date.now)() },
+  });
 }

@@ -31,6 +31,8 @@ describe('createGatewayMetrics', () => {
       gateway_model_catalog_age_seconds: 'gauge',
       gateway_redis_up: 'gauge',
       gateway_response_store_operations_total: 'counter',
+      gateway_response_store_failures_total: 'counter',
+      gateway_response_store_save_duration_seconds: 'histogram',
       gateway_build_info: 'gauge',
     });
   });

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { HTTP_DURATION_BUCKETS, STREAM_DURATION_BUCKETS, TIME_TO_FIRST_TOKEN_BUCKETS } from './metric-buckets.ts';
+import { HTTP_DURATION_BUCKETS, STORE_SAVE_BUCKETS, STREAM_DURATION_BUCKETS, TIME_TO_FIRST_TOKEN_BUCKETS } from './metric-buckets.ts';
 
 /**
  * Every metric the gateway exposes on `GET /metrics`, on one registry per process.
@@ -35,10 +35,18 @@ export interface GatewayMetrics {
   readonly modelCatalogSize: Gauge;
   /** gateway_model_catalog_age_seconds: since the list was last fetched; +Inf until the first load. */
   readonly modelCatalogAge: Gauge;
-  /** gateway_redis_up: 1 connected, 0 configured but unreachable (local fallback), -1 embedded mode. */
+  /** gateway_redis_up: 1 Redis commands succeed (the health probe), 0 they fail (local fallback, not ready), -1 embedded mode. */
   readonly redisUp: Gauge;
   /** gateway_response_store_operations_total: operation = get | put | delete, result = hit | miss | ok | error. */
   readonly storeOperations: Counter<'operation' | 'result'>;
+  /**
+   * gateway_response_store_failures_total: failed store calls by operation (get, put, delete, cancel)
+   * and reason: unavailable (Redis failing), replica_ack (no replica acknowledged a save in time),
+   * full (maxmemory with noeviction). A failed put is a store:true request answered 503.
+   */
+  readonly storeFailures: Counter<'operation' | 'reason'>;
+  /** gateway_response_store_save_duration_seconds: one save (blobs, record, item keys, and the replica wait), by result. */
+  readonly storeSaveDuration: Histogram<'result'>;
   /** gateway_build_info: always 1; version = package version, mode = embedded | cluster. */
   readonly buildInfo: Gauge<'version' | 'mode'>;
   /** Registers how the catalogue age is read at scrape time (seconds, or null = never loaded). */
@@ -143,7 +151,7 @@ export function createGatewayMetrics(options: CreateGatewayMetricsOptions = {}):
   });
   const redisUp = new Gauge({
     name: 'gateway_redis_up',
-    help: 'Redis connection state: 1 connected, 0 unreachable (serving from local fallback state), -1 not configured (embedded mode).',
+    help: 'Redis health from a periodic probe (a real write on every master): 1 commands succeed, 0 they fail (local fallback state, not ready), -1 not configured (embedded mode).',
     registers,
     collect() {
       if (redisUpSource !== undefined) this.set(redisUpSource() ? 1 : 0);
@@ -155,6 +163,21 @@ export function createGatewayMetrics(options: CreateGatewayMetricsOptions = {}):
     name: 'gateway_response_store_operations_total',
     help: 'Stored-response operations (get, put, delete) by result (hit, miss, ok, error).',
     labelNames: ['operation', 'result'] as const,
+    registers,
+  });
+  const storeFailures = new Counter({
+    name: 'gateway_response_store_failures_total',
+    help: 'Failed stored-response operations by operation (get, put, delete, cancel) and reason (unavailable, replica_ack, full).',
+    labelNames: ['operation', 'reason'] as const,
+    registers,
+  });
+  // Zeroed so alerts on increase() see the series from the first scrape.
+  for (const reason of ['unavailable', 'replica_ack', 'full']) storeFailures.inc({ operation: 'put', reason }, 0);
+  const storeSaveDuration = new Histogram({
+    name: 'gateway_response_store_save_duration_seconds',
+    help: 'Duration of one stored-response save (blobs, record, item keys, replica acknowledgement) by result (ok, error).',
+    labelNames: ['result'] as const,
+    buckets: [...STORE_SAVE_BUCKETS],
     registers,
   });
   const buildInfo = new Gauge({
@@ -179,6 +202,8 @@ export function createGatewayMetrics(options: CreateGatewayMetricsOptions = {}):
     modelCatalogAge,
     redisUp,
     storeOperations,
+    storeFailures,
+    storeSaveDuration,
     buildInfo,
     setModelCatalogAgeSource(source) {
       catalogAgeSource = source;

@@ -22,3 +22,6 @@ export const STREAM_DURATION_BUCKETS: readonly number[] = [0.25, 0.5, 1, 2.5, 5,
 
 /** The worker's model-list fetch: a single small HTTP GET, bounded by its timeout. */
 export const REFRESH_DURATION_BUCKETS: readonly number[] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/** A stored-response save: a few Redis round trips, plus a replica's acknowledgement (WAIT) when there are replicas; capped by its bound (1 s default). */
+export const STORE_SAVE_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];

@@ -12,6 +12,8 @@ export interface WorkerMetrics {
   readonly lastSuccess: Gauge;
   /** gateway_worker_model_catalog_size: models in the last published list. */
   readonly catalogSize: Gauge;
+  /** gateway_worker_redis_errors_total: Redis errors seen by the worker's connections and BullMQ, by reason (auth, tls, timeout, crossslot, oom, connection, …). */
+  readonly redisErrors: Counter<'reason'>;
 }
 
 export function createWorkerMetrics(options: { readonly registry?: Registry; readonly collectDefaultMetrics?: boolean } = {}): WorkerMetrics {
@@ -41,8 +43,14 @@ export function createWorkerMetrics(options: { readonly registry?: Registry; rea
     help: 'Number of models in the last list the worker published.',
     registers,
   });
+  const redisErrors = new Counter({
+    name: 'gateway_worker_redis_errors_total',
+    help: 'Redis errors seen by the worker (its connections and BullMQ), by reason (auth, tls, timeout, moved, crossslot, oom, readonly, connection, unknown).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
   // Pre-create both result series so rate() and absent-based alerts see 0 rather than nothing.
   refreshRuns.inc({ result: 'success' }, 0);
   refreshRuns.inc({ result: 'failure' }, 0);
-  return { registry, refreshRuns, refreshDuration, lastSuccess, catalogSize };
+  return { registry, refreshRuns, refreshDuration, lastSuccess, catalogSize, redisErrors };
 }

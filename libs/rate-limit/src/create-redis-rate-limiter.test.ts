@@ -80,10 +80,10 @@ describe('createRedisRateLimiter', () => {
     const { limiter, client } = await replica(5);
     const key = nextKey();
     await limiter.consume(key);
-    const stored = await client.keys('gw:v1:rl:*');
-    expect(stored).toContain(`gw:v1:rl:{${key}}:requests`);
+    const stored = await client.keys('gw:v2:rl:*');
+    expect(stored).toContain(`gw:v2:rl:{${key}}:requests`);
     expect(stored.join(' ')).not.toContain('sk-test');
-    const ttl = await client.pttl(`gw:v1:rl:{${key}}:requests`);
+    const ttl = await client.pttl(`gw:v2:rl:{${key}}:requests`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(120_000);
   });

@@ -1,18 +1,17 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { defineScripts, isRedisReady, KEY_PREFIX } from '@rgw/redis';
+import { defineScripts, isRedisReady, KEY_PREFIX, type RedisClient } from '@rgw/redis';
 import { createMemoryRateLimiter } from './create-memory-rate-limiter.ts';
 import { rateLimitScripts } from './rate-limit-scripts.ts';
 import type { RateLimitDecision, RateLimiter } from './rate-limiter.ts';
 
 export interface RedisRateLimiterOptions {
-  /** Request-path client (`createRequestPathRedis`: fail-fast). Not closed by the limiter. */
-  readonly redis: Redis;
+  /** Request-path client (`RedisClients.requestPath`: fail-fast). Not closed by the limiter. */
+  readonly redis: RedisClient;
   /** Units (requests) per window per key, shared by every replica. */
   readonly limit: number;
   /** Window length, ms (default 60 000). */
   readonly windowMs?: number;
-  /** Default 'gw:v1:rl:'. */
+  /** Default 'gw:v2:rl:'. */
   readonly keyPrefix?: string;
   /**
    * Decides while Redis is unreachable (default: an in-memory limiter with the same limit, i.e. per
@@ -58,10 +57,9 @@ export function createRedisRateLimiter(options: RedisRateLimiterOptions): RedisR
     async consume(keyHash: string, cost = 1): Promise<RateLimitDecision> {
       if (backend() === 'local') return fallback.consume(keyHash, cost);
       try {
-        // The hash tag {…} keeps a key's counter on one slot should the Redis ever be a cluster.
-        const reply = (await scripts.consume([`${prefix}{${keyHash}}:requests`], [limit, windowMs, cost])) as number[];
-        const [allowed, retryAfterMs, remaining, resetMs] = reply.map(Number);
-        return { allowed: allowed === 1, retryAfterMs: retryAfterMs ?? 0, remaining: remaining ?? 0, limit, resetMs: resetMs ?? 0 };
+        // One key per API key (hash-tagged by it): limits spread over every Redis Cluster shard.
+        const decision = await scripts.consume({ keys: { counter: `${prefix}{${keyHash}}:requests` }, args: { limit, windowMs, cost } });
+        return { ...decision, limit };
       } catch (error) {
         suspendedUntil = now() + cooldownMs;
         logger?.debug({ err: error }, 'rate limit Redis call failed; deciding locally');

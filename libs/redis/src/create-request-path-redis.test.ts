@@ -2,7 +2,8 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
-import { createRequestPathRedis, isRedisReady } from './create-request-path-redis.ts';
+import { isRedisReady } from './create-redis-clients.ts';
+import { createRequestPathRedis } from './create-request-path-redis.ts';
 
 let redisServer: TestRedis;
 beforeAll(async () => {

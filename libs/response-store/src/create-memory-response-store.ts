@@ -1,5 +1,13 @@
 import { LRUCache } from 'lru-cache';
-import { CANCELLABLE_STATUSES, type CancelResult, serializeRecord, type ResponseStore, type StoredItem, type StoredResponseRecord } from './response-store.ts';
+import {
+  CANCELLABLE_STATUSES,
+  type CancelResult,
+  ownerCandidates,
+  serializeRecord,
+  type ResponseStore,
+  type StoredItem,
+  type StoredResponseRecord,
+} from './response-store.ts';
 
 export interface MemoryResponseStoreOptions {
   /** Most responses kept (RESPONSE_STORE_MAX_ENTRIES, default 10 000); the least recently used go first. */
@@ -49,8 +57,8 @@ export function createMemoryResponseStore(options: MemoryResponseStoreOptions): 
     },
   });
 
-  /** The live entry, touched as recently used; an expired one is dropped on the way. */
-  const read = (owner: string, responseId: string): Entry | undefined => {
+  /** The live entry under one owner hash, touched as recently used; an expired one is dropped on the way. */
+  const readAs = (owner: string, responseId: string): Entry | undefined => {
     const key = keyOf(owner, responseId);
     const entry = entries.get(key);
     if (entry === undefined) return undefined;
@@ -60,14 +68,26 @@ export function createMemoryResponseStore(options: MemoryResponseStoreOptions): 
     }
     return entry;
   };
+  /** The owner hash (current key first, then previous keys) the response is stored under, with its entry. */
+  const locate = (owner: string, responseId: string): { owner: string; entry: Entry } | undefined => {
+    for (const candidate of ownerCandidates(owner)) {
+      const entry = readAs(candidate, responseId);
+      if (entry !== undefined) return { owner: candidate, entry };
+    }
+    return undefined;
+  };
+  const read = (owner: string, responseId: string): Entry | undefined => locate(owner, responseId)?.entry;
 
   return {
     async save(owner, record, saveOptions = {}) {
-      const existing = read(owner, record.response.id);
+      const located = locate(owner, record.response.id);
+      const existing = located?.entry;
       if (saveOptions.unlessCancelled && (existing === undefined || existing.status === 'cancelled')) return 'cancelled';
       const responseId = record.response.id;
-      const key = keyOf(owner, responseId);
-      const itemKeys = itemIdsOf(record).map((itemId) => keyOf(owner, itemId));
+      // A record keeps the owner hash it was created under (a previous key's, after a rotation).
+      const recordOwner = located?.owner ?? ownerCandidates(owner)[0] ?? owner;
+      const key = keyOf(recordOwner, responseId);
+      const itemKeys = itemIdsOf(record).map((itemId) => keyOf(recordOwner, itemId));
       // Deleted first, so the old entry's index cleanup runs before the new item ids are indexed.
       if (existing) entries.delete(key);
       entries.set(key, {
@@ -91,15 +111,17 @@ export function createMemoryResponseStore(options: MemoryResponseStoreOptions): 
       });
     },
     async delete(owner, responseId) {
-      return read(owner, responseId) !== undefined && entries.delete(keyOf(owner, responseId));
+      const located = locate(owner, responseId);
+      return located !== undefined && entries.delete(keyOf(located.owner, responseId));
     },
     async findItems(owner, itemIds) {
       const found = new Map<string, StoredItem>();
       // Several references into one response parse it once.
       const parsed = new Map<string, StoredResponseRecord>();
       for (const itemId of itemIds) {
-        const responseId = itemIndex.get(keyOf(owner, itemId));
-        const entry = responseId === undefined ? undefined : read(owner, responseId);
+        const candidate = ownerCandidates(owner).find((hash) => itemIndex.has(keyOf(hash, itemId)));
+        const responseId = candidate === undefined ? undefined : itemIndex.get(keyOf(candidate, itemId));
+        const entry = responseId === undefined || candidate === undefined ? undefined : readAs(candidate, responseId);
         if (entry === undefined || responseId === undefined) continue;
         const record = parsed.get(responseId) ?? recordOf(entry);
         parsed.set(responseId, record);

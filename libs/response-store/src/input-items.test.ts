@@ -87,4 +87,11 @@ describe('createApiKeyHasher', () => {
     expect(replicaA('sk-1')).not.toBe(other('sk-1'));
     expect(replicaA('sk-1')).not.toContain('sk-1');
   });
+
+  it('after a rotation gives the current secret’s owner first, then the previous secret’s (what the store accepts for reading)', () => {
+    const before = createApiKeyHasher('old-secret-0123456789abcdef0123456');
+    const current = createApiKeyHasher('new-secret-0123456789abcdef0123456');
+    const rotated = createApiKeyHasher(['new-secret-0123456789abcdef0123456', 'old-secret-0123456789abcdef0123456']);
+    expect(rotated('sk-1')).toBe(`${current('sk-1')},${before('sk-1')}`);
+  });
 });

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createRequestPathRedis } from '@rgw/redis';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
 import { createMemoryResponseStore } from './create-memory-response-store.ts';
 import { createRedisResponseStore, itemKey, responseKey } from './create-redis-response-store.ts';
-import type { ResponseStore, StoredResponseRecord } from './response-store.ts';
+import { type ResponseStore, type StoredResponseRecord, StoreUnavailableError } from './response-store.ts';
 
 const ALICE = 'a'.repeat(64);
 const BOB = 'b'.repeat(64);
@@ -62,6 +62,16 @@ describe.each(implementations)('%s response store', (_name, create) => {
     expect(await store.get(ALICE, 'resp_1')).toEqual(record('resp_1'));
     expect(await store.get(BOB, 'resp_1')).toBeNull();
     expect(await store.get(ALICE, 'resp_unknown')).toBeNull();
+  });
+
+  it('reads, chains and finds items of responses stored under a previous key’s owner hash, listed after the current one', async () => {
+    const previous = 'c'.repeat(64);
+    await store.save(previous, record('resp_old'));
+    const rotated = `${'d'.repeat(64)},${previous}`;
+    expect(await store.get(rotated, 'resp_old')).toEqual(record('resp_old'));
+    expect((await store.getMany(rotated, ['resp_old']))[0]).toEqual(record('resp_old'));
+    expect([...(await store.findItems(rotated, ['msg_in_resp_old'])).keys()]).toEqual(['msg_in_resp_old']);
+    expect(await store.get('d'.repeat(64), 'resp_old')).toBeNull();
   });
 
   it('reads back the same record when the caller hands over the response already serialised', async () => {
@@ -188,7 +198,7 @@ describe('redis response store', () => {
     await redis.flushall();
     const store = createRedisResponseStore({ redis, ttlSeconds: 1 });
     await store.save(ALICE, record('resp_1', { status: 'in_progress' }));
-    const ttl = await redis.pttl(responseKey(ALICE, 'resp_1'));
+    const ttl = await redis.pttl(responseKey('resp_1'));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(1000);
     // The item index keys expire with the record, or they would outlive it for ever.
@@ -211,13 +221,145 @@ describe('redis response store', () => {
     expect(await redis.keys('*')).toEqual([]);
   });
 
-  it('never stores the owner’s API key, only the hash it is given', async () => {
+  it('keys records by response id (spread over Cluster shards) and keeps only the owner hash it is given', async () => {
     await redis.flushall();
     const store = createRedisResponseStore({ redis, ttlSeconds: 60 });
     await store.save(ALICE, record('resp_1'));
-    const keys = await redis.keys('*');
-    expect(keys.length).toBeGreaterThan(0);
-    for (const key of keys) expect(key.startsWith(`gw:v1:resp:${ALICE}:`)).toBe(true);
+    expect((await redis.keys('*')).sort()).toEqual([itemKey(ALICE, 'msg_in_resp_1'), itemKey(ALICE, 'msg_out_resp_1'), 'gw:v2:resp:{resp_1}'].sort());
+    expect(await redis.hget(responseKey('resp_1'), 'owner')).toBe(ALICE);
+    // Item keys are owner-scoped without naming the owner or the item: same id, other owner, other key.
+    expect(itemKey(ALICE, 'msg_in_resp_1')).toMatch(/^gw:v2:item:[\w-]{22}$/);
+    expect(itemKey(ALICE, 'msg_in_resp_1')).not.toBe(itemKey(BOB, 'msg_in_resp_1'));
+  });
+
+  it('stores a tool list and instructions once for all the turns that repeat them, and reads every turn back whole', async () => {
+    await redis.flushall();
+    const store = createRedisResponseStore({ redis, ttlSeconds: 60 });
+    const tools = Array.from({ length: 20 }, (_, index) => ({
+      type: 'function',
+      name: `tool_${index}`,
+      description: 'Runs a command. '.repeat(10),
+      parameters: {},
+    }));
+    const instructions = 'You are a coding agent. Follow the rules. '.repeat(40);
+    const turn = (id: string) => ({ ...record(id), response: { ...record(id).response, tools, instructions } });
+    for (const id of ['resp_1', 'resp_2', 'resp_3']) await store.save(ALICE, turn(id), { responseJson: JSON.stringify(turn(id).response) });
+    const blobs = await redis.keys('gw:v2:blob:*');
+    expect(blobs).toHaveLength(2); // one tool list, one instructions: not three of each
+    expect(await store.getMany(ALICE, ['resp_1', 'resp_2', 'resp_3'])).toEqual([turn('resp_1'), turn('resp_2'), turn('resp_3')]);
+    // Each record keeps the fields' place (key order of GET /v1/responses/{id} stays the same).
+    expect(Object.keys((await store.get(ALICE, 'resp_2'))?.response ?? {})).toEqual(Object.keys(turn('resp_2').response));
+    // Another owner with the same tools gets blobs of its own: no record can reach another tenant's data.
+    await store.save(BOB, turn('resp_4'));
+    expect(await redis.keys('gw:v2:blob:*')).toHaveLength(4);
+    // Deleting one turn leaves the others whole.
+    await store.delete(ALICE, 'resp_1');
+    expect(await store.get(ALICE, 'resp_2')).toEqual(turn('resp_2'));
+    // The blobs live at least as long as any record that references them.
+    for (const blob of blobs) expect(await redis.ttl(blob)).toBeGreaterThanOrEqual((await redis.ttl(responseKey('resp_3'))) - 1);
+  });
+
+  it('compresses a large record body and reads it back exactly', async () => {
+    await redis.flushall();
+    const store = createRedisResponseStore({ redis, ttlSeconds: 60 });
+    const text = 'The quick brown fox jumps over the lazy dog, and the gateway stores it. '.repeat(200);
+    const large = { ...record('resp_big'), inputItems: [{ id: 'msg_big', type: 'message', role: 'user', content: [{ type: 'input_text', text }] }] };
+    await store.save(ALICE, large);
+    const body = await redis.hgetBuffer(responseKey('resp_big'), 'body');
+    expect(body?.length).toBeLessThan(JSON.stringify(large).length / 5);
+    expect(await store.get(ALICE, 'resp_big')).toEqual(large);
+  });
+
+  it('after a key rotation, reads, chains and finds the items of responses stored under the previous key, and writes under the new one', async () => {
+    await redis.flushall();
+    const store = createRedisResponseStore({ redis, ttlSeconds: 60 });
+    const before = 'c'.repeat(64); // ALICE's hash under the old key
+    await store.save(before, record('resp_old'));
+    const rotated = `${'d'.repeat(64)},${before}`; // new key first, then the previous one
+    expect(await store.get(rotated, 'resp_old')).toEqual(record('resp_old'));
+    expect((await store.getMany(rotated, ['resp_old']))[0]).toEqual(record('resp_old'));
+    expect([...(await store.findItems(rotated, ['msg_out_resp_old'])).keys()]).toEqual(['msg_out_resp_old']);
+    expect(await store.readStatus(rotated, 'resp_old')).toBe('completed');
+    await store.save(rotated, record('resp_new', { ancestors: ['resp_old'] }));
+    expect(await redis.hget(responseKey('resp_new'), 'owner')).toBe('d'.repeat(64));
+    // Without the previous key the old responses are another owner's.
+    expect(await store.get('d'.repeat(64), 'resp_old')).toBeNull();
+    expect(await store.delete('d'.repeat(64), 'resp_old')).toBe(false);
+    expect(await store.delete(rotated, 'resp_old')).toBe(true);
+  });
+
+  it('refuses a save when Redis is full (maxmemory, noeviction) with a 503 that says so, and keeps serving reads', async () => {
+    await redis.flushall();
+    const store = createRedisResponseStore({ redis, ttlSeconds: 60 });
+    await store.save(ALICE, record('resp_before'));
+    await redis.config('SET', 'maxmemory', '1');
+    try {
+      const refused = await store.save(ALICE, record('resp_full')).then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(StoreUnavailableError);
+      expect(refused).toMatchObject({ status: 503, code: 'store_unavailable', reason: 'full', headers: { 'retry-after': '10' } });
+      expect(String((refused as Error).message)).toMatch(/store is full/);
+      expect(await store.get(ALICE, 'resp_before')).toEqual(record('resp_before'));
+    } finally {
+      await redis.config('SET', 'maxmemory', '0');
+    }
+    expect(await store.get(ALICE, 'resp_full')).toBeNull();
+  });
+
+  it('resolves a save only once a replica has it (WAIT), and refuses it when no replica acknowledges within the bound', async () => {
+    await redis.flushall();
+    const replicaServer = await startRedis({ mode: 'process' });
+    const replica = createRequestPathRedis(replicaServer.url, { commandTimeoutMs: 2_000 });
+    const writer = createRequestPathRedis(redisServer.url, { commandTimeoutMs: 2_000 });
+    try {
+      await vi.waitFor(() => expect(replica.status).toBe('ready'));
+      await replica.call('REPLICAOF', '127.0.0.1', String(redisServer.port));
+      // WAIT counts replicas the master sees online (past the initial sync), not what the replica reports.
+      await vi.waitFor(async () => expect(await redis.info('replication')).toMatch(/slave0:.*state=online/), { timeout: 10_000 });
+      // A generous bound for the save that must succeed (a loaded 2-core CI can stall a process that long), a short one for the refusal.
+      const store = createRedisResponseStore({ redis, writer, ttlSeconds: 60, replicaAck: { replicasFor: () => 1, timeoutMs: 2_000 } });
+      await store.save(ALICE, record('resp_replicated'));
+      // Read from the replica the moment the save resolved: it is there already.
+      expect(await replica.hget(responseKey('resp_replicated'), 'status')).toBe('completed');
+      for (const itemId of ['msg_in_resp_replicated', 'msg_out_resp_replicated']) expect(await replica.get(itemKey(ALICE, itemId))).toBe('resp_replicated');
+      replicaServer.pause();
+      try {
+        const started = performance.now();
+        const impatient = createRedisResponseStore({ redis, writer, ttlSeconds: 60, replicaAck: { replicasFor: () => 1, timeoutMs: 300 } });
+        await expect(impatient.save(ALICE, record('resp_unreplicated'))).rejects.toMatchObject({
+          status: 503,
+          code: 'store_unavailable',
+          reason: 'replica_ack',
+        });
+        expect(performance.now() - started).toBeLessThan(1_500); // bounded: never a hang
+      } finally {
+        replicaServer.resume();
+      }
+    } finally {
+      await replica.call('REPLICAOF', 'NO', 'ONE').catch(() => undefined);
+      replica.disconnect();
+      writer.disconnect();
+      await replicaServer.stop();
+    }
+  });
+
+  it('reads, chains, finds and deletes a response the gw:v1 layout stored before the upgrade', async () => {
+    await redis.flushall();
+    const store = createRedisResponseStore({ redis, ttlSeconds: 60 });
+    // What the gw:v1 gateway wrote: one hash per owner and id, its items keyed under it.
+    const old = record('resp_v1');
+    await redis.hset(`gw:v1:resp:${ALICE}:resp_v1`, 'status', 'completed', 'body', JSON.stringify(old));
+    await redis.set(`gw:v1:resp:${ALICE}:item:msg_out_resp_v1`, 'resp_v1');
+    expect(await store.get(ALICE, 'resp_v1')).toEqual(old);
+    expect(await store.get(BOB, 'resp_v1')).toBeNull();
+    expect((await store.getMany(ALICE, ['resp_v1']))[0]).toEqual(old);
+    expect([...(await store.findItems(ALICE, ['msg_out_resp_v1'])).keys()]).toEqual(['msg_out_resp_v1']);
+    expect((await store.cancel(ALICE, 'resp_v1')).kind).toBe('finished');
+    expect(await store.delete(ALICE, 'resp_v1')).toBe(true);
+    expect(await redis.keys('gw:v1:*')).toEqual([]);
+    expect(await createRedisResponseStore({ redis, ttlSeconds: 60, readLegacyLayout: false }).get(ALICE, 'resp_v1')).toBeNull();
   });
 
   it('fails fast with a 503 store_unavailable error while Redis is down', async () => {

@@ -1,3 +1,5 @@
+import { ServiceUnavailableError } from '@rgw/errors';
+
 /**
  * What the gateway keeps of a stored response, and the one interface both stores implement
  * (memory LRU for embedded mode, Redis for cluster mode). Values are plain JSON: the store never
@@ -67,9 +69,46 @@ export function serializeRecord(record: StoredResponseRecord, responseJson?: str
 }
 
 /**
+ * Why a store call failed: Redis unreachable or failing (`unavailable`), a save no replica
+ * acknowledged in time (`replica_ack`), Redis out of memory under `noeviction` (`full`).
+ */
+export type StoreFailureReason = 'unavailable' | 'replica_ack' | 'full';
+
+const FAILURE_MESSAGES: Readonly<Record<StoreFailureReason, string>> = {
+  unavailable: 'The response store is unavailable; retry shortly.',
+  replica_ack: 'The response store could not confirm the response was replicated, so it was not kept; retry shortly.',
+  full: 'The response store is full, so the response could not be kept; retry later, or send store:false.',
+};
+const RETRY_AFTER_SECONDS: Readonly<Record<StoreFailureReason, number>> = { unavailable: 1, replica_ack: 1, full: 10 };
+
+/** 503 store_unavailable with `retry-after`, carrying why (for gateway_response_store_failures_total). */
+export class StoreUnavailableError extends ServiceUnavailableError {
+  readonly reason: StoreFailureReason;
+  constructor(reason: StoreFailureReason, cause?: unknown) {
+    super(FAILURE_MESSAGES[reason], {
+      code: 'store_unavailable',
+      headers: { 'retry-after': String(RETRY_AFTER_SECONDS[reason]) },
+      ...(cause === undefined ? {} : { cause }),
+    });
+    this.reason = reason;
+  }
+}
+
+/**
+ * An owner as the gateway passes it: the keyed hash of the API key under the current secret, then
+ * (comma-separated) its hashes under previous secrets, still accepted after a key rotation. Writes
+ * use the first; reads accept any. Opaque to callers: they pass on what `ownerOf` gave them.
+ */
+export function ownerCandidates(owner: string): string[] {
+  return owner.split(',');
+}
+
+/**
  * Responses are private to the owner (a keyed hash of the API key): every method takes it, and a
  * response saved under one owner does not exist for another. Methods reject with a 503
- * `store_unavailable` ServiceUnavailableError when the backing Redis cannot answer.
+ * `store_unavailable` ServiceUnavailableError (a StoreUnavailableError) when the backing Redis cannot
+ * answer, and `save` also when no replica acknowledged the write in time or Redis is full: a save
+ * that resolved is durable as far as the deployment allows.
  */
 export interface ResponseStore {
   /** Create or replace a record (TTL counted from the first save of the record's id). */
@@ -85,4 +124,9 @@ export interface ResponseStore {
   cancel(owner: string, responseId: string): Promise<CancelResult>;
   /** Cheap status read for a background runner polling for a cancel from another replica. */
   readStatus(owner: string, responseId: string): Promise<string | null>;
+  /**
+   * Throws a StoreUnavailableError when a save is known to fail now (the health probe sees Redis
+   * failing), so a store:true request is refused before any backend call. Absent or silent: go ahead.
+   */
+  assertWritable?(): void;
 }

@@ -32,6 +32,8 @@ export function createResponse(deps: RouteDependencies): RequestHandler {
     addLogFields(res, { model: request.model.slice(0, 200), stream: request.stream === true });
     const { apiKey, owner, requestId } = res.locals;
     const { store } = deps.stored;
+    // Redis known to be failing: refuse a request that must be stored before it costs a backend call.
+    if (request.store !== false) store.assertWritable?.();
     const conversation = await prepareConversation(request, { store, owner, createId: deps.createId, unseal: deps.unsealReasoning, log: req.log });
     if (request.background) {
       await startBackgroundResponse(deps, req, res, conversation);

@@ -25,3 +25,19 @@ describe('createReasoningSealer', () => {
     expect(sealer.unseal('gw1.%%%')).toBeNull();
   });
 });
+
+describe('createReasoningSealer with a rotated key', () => {
+  const old = 'the-key-before-the-rotation-0123456789';
+  const current = 'the-key-after-the-rotation-9876543210';
+
+  it('opens blobs sealed under a previous key and seals new ones under the current key only', () => {
+    const before = createReasoningSealer(old).seal('planned before');
+    const rotated = createReasoningSealer([current, old]);
+    expect(rotated.unseal(before)).toBe('planned before');
+    const after = rotated.seal('planned after');
+    expect(createReasoningSealer(current).unseal(after)).toBe('planned after');
+    expect(createReasoningSealer(old).unseal(after)).toBeNull();
+    // Once the previous key is dropped, its blobs no longer open.
+    expect(createReasoningSealer(current).unseal(before)).toBeNull();
+  });
+});

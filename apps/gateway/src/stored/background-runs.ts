@@ -102,7 +102,8 @@ export function createBackgroundRuns(options: BackgroundRunsOptions): Background
       // Refused before the backend answered (unknown model, open breaker, a backend error): stored as failed.
       const failed = buildFailedResponse(spec.queued, failureOf(error, abort.signal), options.now());
       spec.log.warn({ err: error, error_code: failed.error?.code }, 'background response failed');
-      await saveFinalResponse(persist, failed, spec.log);
+      // Best effort: when the store is what failed, this write fails too (logged by saveFinalResponse).
+      await saveFinalResponse(persist, failed, spec.log).catch(() => undefined);
       for (const event of buildFailureEvents(failed)) log.append({ ...event, sequence_number: nextSequenceNumber() } as ResponseStreamEvent);
     } finally {
       clearInterval(poll);

@@ -1,7 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { GatewayConfig } from '@rgw/config';
 import type { GatewayMetrics } from '@rgw/observability';
-import { createMemoryResponseStore, createRedisResponseStore } from '@rgw/response-store';
+import type { RedisClient, RedisHealthProbe } from '@rgw/redis';
+import { createMemoryResponseStore, createRedisResponseStore, type ResponseStore, StoreUnavailableError } from '@rgw/response-store';
 import { type StoredResponses, createStoredResponses } from './stored-responses.ts';
 
 export interface ConfiguredStoredResponses {
@@ -11,24 +11,78 @@ export interface ConfiguredStoredResponses {
 }
 
 export interface ConfiguredStoredResponsesOptions {
-  /** Cluster mode: the replica's fail-fast request-path client (`createRequestPathRedis`). Absent: embedded. */
-  readonly redis: Redis | undefined;
+  /** Cluster mode: Redis (fail-fast reads, a writer connection for saves and their WAIT, the health probe). Absent: embedded. */
+  readonly redis?: { readonly reads: RedisClient; readonly writes: RedisClient; readonly health: RedisHealthProbe } | undefined;
   readonly metrics: GatewayMetrics;
-  /** The secret owners are derived from; every replica must share it (the reasoning key). */
-  readonly ownerSecret: string;
+  /** The secrets owners are derived from, current first (then previous keys, after a rotation); shared by every replica. */
+  readonly ownerSecrets: readonly string[];
   /** Unix seconds. */
   readonly now: () => number;
 }
 
 /**
  * Embedded mode: a bounded in-memory LRU store (RESPONSE_STORE_MAX_ENTRIES, RESPONSES_TTL_SECONDS).
- * Cluster mode: Redis through the fail-fast client, so a down Redis costs a request ~0 ms
- * (store:true answers still go out; reads of stored responses answer 503 store_unavailable).
+ * Cluster mode: Redis. A save resolves only once it is durable as far as the deployment allows (a
+ * replica acknowledged it, REDIS_REPLICA_ACK_TIMEOUT_MS), else it rejects with a 503: a store:true
+ * request then fails cleanly instead of answering for a response that may be gone. While the probe
+ * sees Redis failing, store:true requests are refused before any backend call (assertWritable).
  */
 export function createConfiguredStoredResponses(config: GatewayConfig, options: ConfiguredStoredResponsesOptions): ConfiguredStoredResponses {
-  const store = options.redis
-    ? createRedisResponseStore({ redis: options.redis, ttlSeconds: config.RESPONSES_TTL_SECONDS })
+  const redis = options.redis;
+  const store = redis
+    ? createRedisResponseStore({
+        redis: redis.reads,
+        writer: redis.writes,
+        ttlSeconds: config.RESPONSES_TTL_SECONDS,
+        replicaAck: { replicasFor: (key) => redis.health.replicasFor(key), timeoutMs: config.REDIS_REPLICA_ACK_TIMEOUT_MS },
+        health: () => redis.health.current(),
+      })
     : createMemoryResponseStore({ maxEntries: config.RESPONSE_STORE_MAX_ENTRIES, ttlSeconds: config.RESPONSES_TTL_SECONDS });
-  const stored = createStoredResponses({ store, ownerSecret: options.ownerSecret, metrics: options.metrics, now: options.now });
+  const stored = createStoredResponses({
+    store: measureStoreFailures(store, options.metrics),
+    ownerSecret: options.ownerSecrets,
+    metrics: options.metrics,
+    now: options.now,
+  });
   return { stored, close: (graceMs) => stored.runs.drain(graceMs) };
+}
+
+/**
+ * Counts failures by reason (gateway_response_store_failures_total: unavailable, replica_ack, full)
+ * and times saves (gateway_response_store_save_duration_seconds), the figures behind the
+ * GatewayResponseStore* alerts. Passes everything else through unchanged.
+ */
+function measureStoreFailures(store: ResponseStore, metrics: GatewayMetrics): ResponseStore {
+  const counted = <T>(operation: string, call: () => Promise<T>): Promise<T> =>
+    call().catch((error: unknown) => {
+      metrics.storeFailures.inc({ operation, reason: error instanceof StoreUnavailableError ? error.reason : 'unavailable' });
+      throw error;
+    });
+  return {
+    async save(owner, record, saveOptions) {
+      const stop = metrics.storeSaveDuration.startTimer();
+      try {
+        const result = await counted('put', () => store.save(owner, record, saveOptions));
+        stop({ result: 'ok' });
+        return result;
+      } catch (error) {
+        stop({ result: 'error' });
+        throw error;
+      }
+    },
+    get: (owner, id) => counted('get', () => store.get(owner, id)),
+    getMany: (owner, ids) => counted('get', () => store.getMany(owner, ids)),
+    delete: (owner, id) => counted('delete', () => store.delete(owner, id)),
+    findItems: (owner, ids) => counted('get', () => store.findItems(owner, ids)),
+    cancel: (owner, id) => counted('cancel', () => store.cancel(owner, id)),
+    readStatus: (owner, id) => counted('get', () => store.readStatus(owner, id)),
+    assertWritable() {
+      try {
+        store.assertWritable?.();
+      } catch (error) {
+        metrics.storeFailures.inc({ operation: 'put', reason: error instanceof StoreUnavailableError ? error.reason : 'unavailable' });
+        throw error;
+      }
+    },
+  };
 }

@@ -56,5 +56,6 @@ export function instrumentResponseStore(store: ResponseStore, counter: Counter<'
         () => store.readStatus(owner, id),
         (status) => hitOrMiss(status !== null),
       ),
+    assertWritable: () => store.assertWritable?.(),
   };
 }

@@ -15,8 +15,8 @@ export interface StoredResponses {
 export interface CreateStoredResponsesOptions {
   /** The memory store (embedded) or the Redis store (cluster). */
   readonly store: ResponseStore;
-  /** Shared by every replica (REASONING_ENCRYPTION_KEY, or a random per-process key in embedded mode). */
-  readonly ownerSecret: string;
+  /** Shared by every replica (REASONING_ENCRYPTION_KEY, a key agreed through Redis, or a random per-process key in embedded mode); current first, then previous keys. */
+  readonly ownerSecret: string | readonly string[];
   readonly metrics: GatewayMetrics;
   /** Unix seconds. */
   readonly now: () => number;

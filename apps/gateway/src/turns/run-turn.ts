@@ -1,4 +1,7 @@
+import { GatewayError } from '@rgw/errors';
 import {
+  buildFailedResponse,
+  buildFailureEvents,
   type ChatStreamEvent,
   type ResponseStreamEvent,
   type TerminalEvent,
@@ -50,9 +53,30 @@ export async function runTurn(deps: TurnDependencies, turn: Turn, sink: TurnSink
     final = createFinalResponse(event.response);
     ending = { kind: 'finished', response: event.response };
     // Stored before the terminal event goes out: a client that sends its next turn the moment it reads
-    // `response.completed` (any replica) finds this one.
-    if (turn.persist) await saveFinalResponse(turn.persist, event.response, turn.log, final.json);
+    // `response.completed` (any replica) finds this one. A save that fails (Redis down or full, no replica
+    // acknowledgement) must not be announced as completed: the turn ends failed with the store's code.
+    if (turn.persist) {
+      try {
+        await saveFinalResponse(turn.persist, event.response, turn.log, final.json);
+      } catch (error) {
+        await endUnstored(event, error);
+        return;
+      }
+    }
     await sink.write(event);
+    await sink.finish?.(final);
+  }
+
+  /** The terminal event could not be stored: `error` + `response.failed` with the store's code instead. */
+  async function endUnstored(event: TerminalEvent, error: unknown): Promise<void> {
+    // Nothing was sent yet to a sink that takes the answer whole: the store's own error (its status,
+    // its retry-after) is the answer.
+    if (!sink.streaming) throw error;
+    const failure = error instanceof GatewayError ? { code: error.code ?? 'store_unavailable', message: error.message } : STORE_UNAVAILABLE;
+    const failed = buildFailedResponse(event.response, failure);
+    final = createFinalResponse(failed);
+    let sequenceNumber = event.sequence_number;
+    for (const failureEvent of buildFailureEvents(failed)) await sink.write({ ...failureEvent, sequence_number: sequenceNumber++ } as ResponseStreamEvent);
     await sink.finish?.(final);
   }
 
@@ -137,6 +161,8 @@ export async function runTurn(deps: TurnDependencies, turn: Turn, sink: TurnSink
     await deps.breaker.record(admitted.ticket, outcome).catch((error: unknown) => turn.log.warn({ err: error }, 'breaker record failed'));
   }
 }
+
+const STORE_UNAVAILABLE = { code: 'store_unavailable', message: 'The response store is unavailable; retry shortly.' };
 
 /** The backend call, counting a refusal in gateway_upstream_errors_total (unless our own client left). */
 async function callBackend<T>(deps: TurnDependencies, admitted: AdmittedTurn, turn: Turn, send: () => Promise<T>): Promise<T> {

@@ -17,8 +17,10 @@ export interface TurnPersistence {
 
 /**
  * Stores a Response: the turn runner's final one before its terminal event goes out, and a background
- * run's progress. A failed save is logged and counted (by the instrumented store); the answer still goes
- * out: losing the stored copy is better than losing the answer.
+ * run's failure. A failed save (Redis down or full, no replica acknowledgement in time) is logged and
+ * rethrown as the store's 503 store_unavailable: the turn then ends failed with that code (JSON: a 503;
+ * a stream: `error` + `response.failed`) instead of acknowledging a response that may be gone
+ * (docs/cluster.md, "Nothing acknowledged is lost").
  */
 export async function saveFinalResponse(persist: TurnPersistence, response: Response, log: Logger, responseJson?: string): Promise<void> {
   try {
@@ -28,6 +30,7 @@ export async function saveFinalResponse(persist: TurnPersistence, response: Resp
       { unlessCancelled: persist.unlessCancelled ?? false, ...(responseJson === undefined ? {} : { responseJson }) },
     );
   } catch (error) {
-    log.warn({ err: error, response_id: response.id }, 'could not store the response; answering without storing it');
+    log.warn({ err: error, response_id: response.id }, 'could not store the response; failing the request rather than acknowledging it');
+    throw error;
   }
 }

@@ -50,11 +50,20 @@ app.kubernetes.io/component: {{ .component }}
 
 {{/* "true" when the gateway runs in cluster mode (some Redis is configured), else empty. */}}
 {{- define "rgw.redisConfigured" -}}
-{{- if or .Values.redis.enabled .Values.redis.url .Values.redis.existingSecret }}true{{- end }}
+{{- if or .Values.redis.enabled .Values.redis.url .Values.redis.existingSecret .Values.redis.cluster.nodes .Values.redis.sentinel.sentinels }}true{{- end }}
 {{- end }}
 
-{{/* The REDIS_URL env entry, or nothing in embedded mode. */}}
-{{- define "rgw.redisUrlEnv" -}}
+{{/* The Secret holding REDIS_PASSWORD / REDIS_SENTINEL_PASSWORD, or empty when none. */}}
+{{- define "rgw.redisAuthSecret" -}}
+{{- if .Values.redis.auth.existingSecret }}{{ .Values.redis.auth.existingSecret }}{{- else if or .Values.redis.auth.password .Values.redis.auth.sentinelPassword }}{{ include "rgw.fullname" . }}{{- end }}
+{{- end }}
+
+{{/*
+The Redis variables, the same for the gateway and the worker (one mode: bundled, URL, Cluster or
+Sentinel; TLS files mounted from Secrets under /etc/redis-tls), or nothing in embedded mode.
+*/}}
+{{- define "rgw.redisEnv" -}}
+{{- $auth := include "rgw.redisAuthSecret" . }}
 {{- if .Values.redis.enabled }}
 - name: REDIS_URL
   value: {{ printf "redis://%s-redis:6379" (include "rgw.fullname" .) | quote }}
@@ -70,6 +79,91 @@ app.kubernetes.io/component: {{ .component }}
     secretKeyRef:
       name: {{ include "rgw.fullname" . }}
       key: REDIS_URL
+{{- else if .Values.redis.cluster.nodes }}
+- name: REDIS_CLUSTER_NODES
+  value: {{ .Values.redis.cluster.nodes | quote }}
+{{- else if .Values.redis.sentinel.sentinels }}
+- name: REDIS_SENTINELS
+  value: {{ .Values.redis.sentinel.sentinels | quote }}
+- name: REDIS_SENTINEL_MASTER
+  value: {{ .Values.redis.sentinel.masterName | quote }}
+{{- end }}
+{{- if and (not .Values.redis.enabled) (or .Values.redis.cluster.nodes .Values.redis.sentinel.sentinels) }}
+{{- with .Values.redis.auth.username }}
+- name: REDIS_USERNAME
+  value: {{ . | quote }}
+{{- end }}
+{{- if $auth }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $auth }}
+      key: REDIS_PASSWORD
+      optional: true
+{{- if .Values.redis.sentinel.sentinels }}
+- name: REDIS_SENTINEL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $auth }}
+      key: REDIS_SENTINEL_PASSWORD
+      optional: true
+{{- end }}
+{{- end }}
+{{- if .Values.redis.tls.enabled }}
+- name: REDIS_TLS
+  value: "true"
+{{- end }}
+{{- end }}
+{{- if not .Values.redis.enabled }}
+{{- if .Values.redis.tls.caSecret }}
+- name: REDIS_TLS_CA_FILE
+  value: /etc/redis-tls/ca/ca.crt
+{{- end }}
+{{- if .Values.redis.tls.clientCertSecret }}
+- name: REDIS_TLS_CERT_FILE
+  value: /etc/redis-tls/client/tls.crt
+- name: REDIS_TLS_KEY_FILE
+  value: /etc/redis-tls/client/tls.key
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* Volume mounts for the Redis TLS Secrets (gateway and worker containers). */}}
+{{- define "rgw.redisTlsVolumeMounts" -}}
+{{- if and (not .Values.redis.enabled) .Values.redis.tls.caSecret }}
+- name: redis-tls-ca
+  mountPath: /etc/redis-tls/ca
+  readOnly: true
+{{- end }}
+{{- if and (not .Values.redis.enabled) .Values.redis.tls.clientCertSecret }}
+- name: redis-tls-client
+  mountPath: /etc/redis-tls/client
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/* The volumes behind rgw.redisTlsVolumeMounts. */}}
+{{- define "rgw.redisTlsVolumes" -}}
+{{- if and (not .Values.redis.enabled) .Values.redis.tls.caSecret }}
+- name: redis-tls-ca
+  secret:
+    secretName: {{ .Values.redis.tls.caSecret }}
+    items:
+      - key: ca.crt
+        path: ca.crt
+{{- end }}
+{{- if and (not .Values.redis.enabled) .Values.redis.tls.clientCertSecret }}
+- name: redis-tls-client
+  secret:
+    secretName: {{ .Values.redis.tls.clientCertSecret }}
+{{- end }}
+{{- end }}
+
+{{/* The bundled Redis's persistence flags for the chosen mode. */}}
+{{- define "rgw.redisPersistenceArgs" -}}
+{{- if eq .Values.redis.persistence.mode "aof" }}"--appendonly", "yes", "--appendfsync", "everysec", "--save", ""
+{{- else if eq .Values.redis.persistence.mode "snapshot" }}"--appendonly", "no", "--save", "300 10"
+{{- else }}"--appendonly", "no", "--save", ""
 {{- end }}
 {{- end }}
 

@@ -1,14 +1,15 @@
 --[[
   Decide whether a call to one breaker scope may go to the backend. One round trip; only run
   when the caller's local mirror says the scope is not plainly closed (or the mirror is not synced).
+  The keys share the breaker's hash tag ({cb}): one Redis Cluster slot.
 
   KEYS[1] open     STRING, present = OPEN; its PTTL is the remaining open time (Redis's clock)
   KEYS[2] tripped  HASH {trips}, present while OPEN or HALF-OPEN
   KEYS[3] probe    STRING token of the single half-open probe (the cluster-wide lease)
   KEYS[4] gen      STRING integer, bumped on every trip and every close
 
-  ARGV[1] token          random token for this caller, stored if it wins the probe lease
-  ARGV[2] probe_lease_ms lease duration
+  ARGV[1] token           random token for this caller, stored if it wins the probe lease
+  ARGV[2] probe_lease_ms  lease duration
 
   Returns {state, ttl_ms, gen}:
     {'open', remaining_open_ms, gen}

@@ -1,6 +1,7 @@
 --[[
   Record the outcome of an admitted backend call, atomically for the whole cluster, and publish
-  any change of state so every replica's local mirror follows.
+  any change of state so every replica's local mirror follows. Every key shares the breaker's
+  hash tag ({cb}), so the script stays in one Redis Cluster slot.
 
   KEYS[1] open     STRING, present = OPEN (PX = open time)
   KEYS[2] tripped  HASH {trips}: present while OPEN or HALF-OPEN; trips = consecutive trips (backoff)

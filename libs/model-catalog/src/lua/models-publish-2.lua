@@ -1,7 +1,8 @@
 --[[
   Publish a freshly fetched model list. Idempotent: running it twice, on two workers, or from a
   replica's fallback refresh racing the worker, is harmless. The list is a full replacement
-  (removed models disappear). The caller never sends an empty list.
+  (removed models disappear). The caller never sends an empty list. Both keys share the {models}
+  hash tag (one Redis Cluster slot); the channel is not a key.
 
   KEYS[1] snapshot  HASH {hash, json, fetchedAt}; no TTL: the last good list outlives a worker outage
   KEYS[2] fresh     STRING hash, PX fresh_ttl_ms: absent = nobody refreshed lately (worker down)
