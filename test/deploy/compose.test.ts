@@ -143,7 +143,7 @@ describe('docker-compose.yaml', () => {
     const mounts = Object.values(services).flatMap((entry) => entry.volumes ?? []);
     const hostPaths = mounts.map((mount) => mount.split(':')[0] ?? '').filter((path) => path.startsWith('./'));
     expect(hostPaths).toEqual(expect.arrayContaining(['./deploy/nginx/nginx.conf', './deploy/prometheus/prometheus.yml', './deploy/grafana/provisioning']));
-    for (const path of hostPaths) expect(existsSync(repositoryPath(path.slice(2))), path).toBe(true);
+    for (const path of hostPaths) expect(existsSync(repositoryPath(path.slice(2))), `${path}`).toBe(true);
   });
 
   it('mounts every file the nginx config includes, where the config expects it', () => {

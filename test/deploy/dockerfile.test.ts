@@ -123,7 +123,7 @@ describe('Dockerfile', () => {
   it('can load every package the gateway and worker import at run time from production dependencies', () => {
     const manifest = JSON.parse(readText('package.json')) as { dependencies: Record<string, string> };
     const entryPoints = ['apps/gateway/src/main.ts', 'apps/worker/src/main.ts'];
-    for (const entry of entryPoints) expect(existsSync(repositoryPath(entry)), entry).toBe(true);
+    for (const entry of entryPoints) expect(existsSync(repositoryPath(entry)), `${entry}`).toBe(true);
     const packages = collectRuntimePackages(entryPoints);
     expect([...packages.keys()]).toEqual(expect.arrayContaining(['express', 'pino', 'prom-client']));
     const missing = [...packages].filter(([name]) => !(name in manifest.dependencies)).map(([name, file]) => `${file} imports ${name}`);

@@ -3,7 +3,7 @@
  * search by, and never the client's key — not from headers, not from the query string, not from a
  * backend error message that echoes it (OpenAI-compatible backends do: "Incorrect API key provided: …").
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_MODEL_ID, httpError, startScriptedBackend, textAnswer, type ScriptedBackend } from '../support/scripted-backend.ts';
 import { startGateway, type StartedGateway } from '../support/start-gateway.ts';
 
@@ -21,12 +21,14 @@ describe('gateway access log', () => {
     backend = await startScriptedBackend();
     gateway = await startGateway({ env: { UPSTREAM_BASE_URL: backend.url } });
     // The model label in logs and metrics is a catalogue id: wait until the catalogue has loaded.
-    let status = 0;
-    for (let attempt = 0; attempt < 100 && status !== 200; attempt += 1) {
-      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 50));
-      status = (await fetch(`${gateway.url}/v1/models`, { headers: { authorization: `Bearer ${KEY}` } })).status;
-    }
-    expect(status).toBe(200);
+    const url = `${gateway.url}/v1/models`;
+    await vi.waitFor(
+      async () => {
+        const { status } = await fetch(url, { headers: { authorization: `Bearer ${KEY}` } });
+        if (status !== 200) throw new Error(`GET /v1/models answered ${status}: the model catalogue has not loaded`);
+      },
+      { timeout: 10_000, interval: 50 },
+    );
   });
   afterAll(async () => {
     await gateway?.stop();
@@ -53,10 +55,10 @@ describe('gateway access log', () => {
       route: '/v1/responses',
       status: 200,
       model: DEFAULT_MODEL_ID,
-      ttft_ms: expect.any(Number),
+      ttft_ms: expect.any(Number) as unknown,
       input_tokens: 21,
       output_tokens: 3,
-      duration_ms: expect.any(Number),
+      duration_ms: expect.any(Number) as unknown,
     });
   });
 

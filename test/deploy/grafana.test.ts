@@ -39,9 +39,9 @@ describe('Grafana dashboards', () => {
     const directory = mkdtempSync(join(tmpdir(), 'dashboards-generated-'));
     try {
       const result = runCommand(process.execPath, ['deploy/grafana/generate-dashboards.mjs', directory]);
-      expect(result.status, result.output).toBe(0);
+      expect(result.status, `${result.output}`).toBe(0);
       for (const { file } of dashboards) {
-        expect(readFileSync(join(directory, file), 'utf8'), file).toBe(readText(`${dashboardDirectory}/${file}`));
+        expect(readFileSync(join(directory, file), 'utf8'), `${file}`).toBe(readText(`${dashboardDirectory}/${file}`));
       }
       expect(readdirSync(directory).sort()).toEqual(dashboards.map(({ file }) => file).sort());
     } finally {
@@ -61,7 +61,7 @@ describe('Grafana dashboards', () => {
       const variables = (json['templating'] as { list: Array<{ name: string; type: string; current?: { value?: string } }> }).list;
       expect(
         variables.find((variable) => variable.name === 'datasource'),
-        file,
+        `${file}`,
       ).toMatchObject({
         type: 'datasource',
         current: { value: provisionedDatasource?.uid },
@@ -87,10 +87,10 @@ describe('Grafana dashboards', () => {
       'gateway_worker_model_refresh_runs_total',
       'gateway_worker_model_refresh_last_success_timestamp_seconds',
     ]) {
-      expect(queried, name).toContain(name);
+      expect(queried, `${name}`).toContain(name);
     }
     const ttft = collectDashboardQueries().filter((query) => query.expr.includes('gateway_time_to_first_token_seconds_bucket'));
-    expect(ttft.map((query) => /histogram_quantile\(([\d.]+)/.exec(query.expr)?.[1]).sort()).toEqual(['0.5', '0.95', '0.99']);
+    expect(ttft.map((query) => /histogram_quantile\(([\d.]+)/.exec(query.expr)?.[1] ?? `no quantile in ${query.expr}`).sort()).toEqual(['0.5', '0.95', '0.99']);
   });
 
   it.skipIf(!hasPromtool)(`contain only queries that parse as PromQL (checked by promtool)${promtoolNote}`, () => {

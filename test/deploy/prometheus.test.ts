@@ -14,14 +14,14 @@ describe('Prometheus configuration and alert rules', () => {
 
   it.skipIf(!hasPromtool)(`passes promtool check rules${promtoolNote}`, () => {
     const result = runCommand('promtool', ['check', 'rules', alertRulesFile]);
-    expect(result.status, result.output).toBe(0);
+    expect(result.status, `${result.output}`).toBe(0);
   });
 
   it.skipIf(!hasPromtool)(
     `passes its alert unit tests (promtool test rules): each alert fires on its pattern and not on the healthy one${promtoolNote}`,
     () => {
       const result = runCommand('promtool', ['test', 'rules', 'deploy/prometheus/tests/gateway-alerts.test.yml']);
-      expect(result.status, result.output).toBe(0);
+      expect(result.status, `${result.output}`).toBe(0);
     },
   );
 
@@ -47,8 +47,8 @@ describe('Prometheus configuration and alert rules', () => {
       ),
     );
     for (const rule of readAlertRules()) {
-      expect(['warning', 'critical'], rule.alert).toContain(rule.labels?.['severity']);
-      expect(rule.annotations?.['summary'], rule.alert).toBeTruthy();
+      expect(['warning', 'critical'], `${rule.alert}`).toContain(rule.labels?.['severity']);
+      expect(rule.annotations?.['summary'], `${rule.alert}`).toBeTruthy();
       const anchor = /^docs\/operations\.md#(.+)$/.exec(rule.annotations?.['runbook'] ?? '')?.[1];
       expect(anchor, `${rule.alert} runbook`).toBeDefined();
       expect(anchors.has(anchor ?? ''), `${rule.alert} runbook anchor #${anchor}`).toBe(true);

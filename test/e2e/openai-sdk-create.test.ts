@@ -76,7 +76,7 @@ describe('openai SDK responses.create() through the gateway', () => {
           name: 'get_weather',
           description: 'Current weather for a city.',
           parameters: tools[0]?.type === 'function' ? tools[0].parameters : undefined,
-        }),
+        }) as unknown,
       }),
     ]);
 

@@ -6,18 +6,7 @@
 import OpenAI from 'openai';
 import type { ResponseCreateParamsNonStreaming, ResponseFunctionToolCall, ResponseStreamEvent } from 'openai/resources/responses/responses';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  DEFAULT_MODEL_ID,
-  done,
-  errorChunk,
-  finishChunk,
-  reasoningChunks,
-  roleChunk,
-  textAnswer,
-  textChunks,
-  toolCallAnswer,
-  usageChunk,
-} from '../support/scripted-backend.ts';
+import { DEFAULT_MODEL_ID, done, errorChunk, finishChunk, roleChunk, textAnswer, textChunks, toolCallAnswer, usageChunk } from '../support/scripted-backend.ts';
 import { E2E_API_KEY, expectReasoningText, postResponsesStream, useGatewayWithBackend } from '../support/use-gateway-with-backend.ts';
 
 // Several tests here are backend faults on purpose; a tripped breaker would turn later ones into 503s.
@@ -179,6 +168,6 @@ describe('openai SDK responses.stream() through the gateway', () => {
     expect(failure).toBeInstanceOf(OpenAI.APIError);
     const error = failure as InstanceType<typeof OpenAI.APIError>;
     expect(error.status).toBe(502);
-    expect(error.error).toMatchObject({ message: expect.any(String), type: expect.any(String) });
+    expect(error.error).toMatchObject({ message: expect.any(String) as unknown, type: expect.any(String) as unknown });
   });
 });

@@ -3,6 +3,7 @@
  * the model catalogue, health and readiness. Every non-2xx answer must be the OpenAI envelope.
  */
 import { describe, expect, it } from 'vitest';
+import type { AnswerBody, ErrorBody } from '../support/json-bodies.ts';
 import { chutesModel, textAnswer } from '../support/scripted-backend.ts';
 import { E2E_API_KEY, useGatewayWithBackend } from '../support/use-gateway-with-backend.ts';
 
@@ -12,20 +13,22 @@ const setup = useGatewayWithBackend({
   backend: { models: [chutesModel(MODEL), chutesModel('Qwen/Qwen3-235B-A22B'), chutesModel('moonshotai/Kimi-K2-Thinking')] },
 });
 
-async function post(path: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
+async function post(path: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; json: AnswerBody | null; headers: Headers }> {
   const response = await fetch(`${setup.gateway.url}${path}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${E2E_API_KEY}`, 'content-type': 'application/json', ...headers },
     body,
   });
   const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : null, headers: response.headers };
+  return { status: response.status, json: text ? (JSON.parse(text) as AnswerBody) : null, headers: response.headers };
 }
 
-function expectEnvelope(json: any): void {
-  expect(Object.keys(json)).toEqual(['error']);
-  expect(Object.keys(json.error).sort()).toEqual(['code', 'message', 'param', 'type']);
-  expect(typeof json.error.message).toBe('string');
+function expectEnvelope(json: unknown): void {
+  // Object.keys throws on null and undefined: a missing body fails here too.
+  expect(Object.keys(json as object)).toEqual(['error']);
+  const { error } = json as ErrorBody;
+  expect(Object.keys(error).sort()).toEqual(['code', 'message', 'param', 'type']);
+  expect(typeof error.message).toBe('string');
 }
 
 async function modelsLoaded(): Promise<void> {
@@ -59,7 +62,7 @@ describe('bad input', () => {
     const response = await post('/v1/responses', '{"model": "x", "input": ');
     expect(response.status).toBe(400);
     expectEnvelope(response.json);
-    expect(response.json.error.code).toBe('invalid_json');
+    expect(response.json?.error?.code).toBe('invalid_json');
   });
 
   it('answers 400 for a body that is not JSON', async () => {
@@ -79,21 +82,21 @@ describe('bad input', () => {
   it('names the field in a type error', async () => {
     const response = await post('/v1/responses', JSON.stringify({ model: MODEL, input: 'hi', max_output_tokens: 'many' }));
     expect(response.status).toBe(400);
-    expect(response.json.error.param).toBe('max_output_tokens');
-    expect(response.json.error.code).toBe('invalid_type');
+    expect(response.json?.error?.param).toBe('max_output_tokens');
+    expect(response.json?.error?.code).toBe('invalid_type');
   });
 
   it('refuses more input items than MAX_INPUT_ITEMS, naming input', async () => {
     const input = Array.from({ length: 6 }, (_, index) => ({ role: 'user', content: `message ${index}` }));
     const response = await post('/v1/responses', JSON.stringify({ model: MODEL, input }));
     expect(response.status).toBe(400);
-    expect(response.json.error.param).toBe('input');
+    expect(response.json?.error?.param).toBe('input');
   });
 
   it('answers the API’s previous_response_not_found for an unknown previous_response_id', async () => {
     const response = await post('/v1/responses', JSON.stringify({ model: MODEL, input: 'hi', previous_response_id: 'resp_doesnotexist' }));
     expect(response.status).toBe(400);
-    expect(response.json.error).toMatchObject({ param: 'previous_response_id', code: 'previous_response_not_found', type: 'invalid_request_error' });
+    expect(response.json?.error).toMatchObject({ param: 'previous_response_id', code: 'previous_response_not_found', type: 'invalid_request_error' });
     expect(setup.backend.chatRequests()).toHaveLength(0);
   });
 
@@ -108,11 +111,11 @@ describe('model catalogue', () => {
   it('serves the backend list with every field the backend sent', async () => {
     await modelsLoaded();
     const response = await fetch(`${setup.gateway.baseURL}/models`, { headers: { authorization: `Bearer ${E2E_API_KEY}` } });
-    const body = (await response.json()) as any;
+    const body = (await response.json()) as { object: string; data: { id: string; supported_features?: string[] }[] };
     expect(body.object).toBe('list');
-    const model = body.data.find((entry: { id: string }) => entry.id === MODEL);
+    const model = body.data.find((entry) => entry.id === MODEL);
     expect(model).toMatchObject({ id: MODEL, object: 'model', pricing: { prompt: 0.25, completion: 1 }, max_model_len: 131_072 });
-    expect(model.supported_features).toContain('reasoning');
+    expect(model?.supported_features).toContain('reasoning');
   });
 
   it('retrieves one model by id, case-insensitively', async () => {
@@ -121,7 +124,7 @@ describe('model catalogue', () => {
       headers: { authorization: `Bearer ${E2E_API_KEY}` },
     });
     expect(response.status).toBe(200);
-    expect(((await response.json()) as any).id).toBe(MODEL);
+    expect(((await response.json()) as { id: string }).id).toBe(MODEL);
   });
 
   it('sends the backend its exact model id when the client used other casing', async () => {
@@ -130,15 +133,15 @@ describe('model catalogue', () => {
     const response = await post('/v1/responses', JSON.stringify({ model: 'DEEPSEEK-AI/deepseek-v3.2', input: 'hi' }));
     expect(response.status).toBe(200);
     expect(setup.backend.chatRequests()[0]?.body?.model).toBe(MODEL);
-    expect(response.json.model).toBe(MODEL);
+    expect(response.json?.model).toBe(MODEL);
   });
 
   it('answers 404 model_not_found naming the closest ids for an unknown model', async () => {
     await modelsLoaded();
     const response = await post('/v1/responses', JSON.stringify({ model: 'deepseek-ai/DeepSeek-V3.1', input: 'hi' }));
     expect(response.status).toBe(404);
-    expect(response.json.error).toMatchObject({ code: 'model_not_found', param: 'model' });
-    expect(response.json.error.message).toContain(MODEL);
+    expect(response.json?.error).toMatchObject({ code: 'model_not_found', param: 'model' });
+    expect(response.json?.error?.message).toContain(MODEL);
     expect(setup.backend.chatRequests()).toHaveLength(0);
   });
 });
@@ -150,7 +153,7 @@ describe('health and readiness', () => {
     expect(await health.json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${setup.gateway.url}/ready`);
     expect(ready.status).toBe(200);
-    expect(((await ready.json()) as any).mode).toBe('embedded');
+    expect(((await ready.json()) as { mode: string }).mode).toBe('embedded');
   });
 
   it('returns the client’s x-request-id', async () => {

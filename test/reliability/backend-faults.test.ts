@@ -16,6 +16,7 @@ import {
 } from '../support/scripted-backend.ts';
 import { type FaultyProxy, startFaultyProxy } from './support/faulty-proxy.ts';
 import { type InProcessGateway, startInProcessGateway, waitFor } from './support/in-process-gateway.ts';
+import type { AnswerBody } from '../support/json-bodies.ts';
 import { parseSseData } from '../support/read-sse-events.ts';
 
 const KEY = 'sk-backend-faults';
@@ -55,9 +56,10 @@ beforeEach(() => {
 interface Answer {
   status: number;
   headers: Headers;
-  json: any;
+  /** The JSON body; undefined for SSE answers. */
+  json: AnswerBody | undefined;
   /** SSE events, parsed; empty for JSON answers. */
-  events: { type: string; [field: string]: any }[];
+  events: { type: string; [field: string]: unknown }[];
   elapsedMs: number;
 }
 
@@ -71,7 +73,27 @@ async function post(target: InProcessGateway, options: { stream?: boolean } = {}
   const text = await response.text();
   const isSse = response.headers.get('content-type')?.startsWith('text/event-stream') === true;
   const events = isSse ? parseSseData<{ type: string }>(text) : [];
-  return { status: response.status, headers: response.headers, json: isSse ? undefined : JSON.parse(text), events, elapsedMs: performance.now() - startedAt };
+  return {
+    status: response.status,
+    headers: response.headers,
+    json: isSse ? undefined : (JSON.parse(text) as AnswerBody),
+    events,
+    elapsedMs: performance.now() - startedAt,
+  };
+}
+
+const VALID_STREAM = 'a valid Responses event sequence';
+
+/**
+ * An answer as the property states it, to compare with what it allows: a refusal with its JSON body
+ * (which must be the error envelope), a streamed 200 as VALID_STREAM once
+ * assertValidResponsesEventSequence passed (it throws otherwise), a JSON 200 with the Response status.
+ */
+function shapeOf(answer: Answer, stream: boolean): unknown {
+  if (answer.status !== 200) return { refused: answer.json };
+  if (!stream) return { answered: answer.json?.status };
+  assertValidResponsesEventSequence(answer.events as unknown as ResponseStreamEvent[]);
+  return { streamed: VALID_STREAM };
 }
 
 function textOf(answer: Answer): string {
@@ -87,8 +109,8 @@ describe('backend 5xx and 429', () => {
     const answers: Answer[] = [];
     for (let i = 0; i < 8; i += 1) answers.push(await post(touchy, { stream: i % 2 === 0 }));
     expect(answers.map((answer) => answer.status)).toEqual([502, 502, 502, 503, 503, 503, 503, 503]);
-    expect(answers[0]!.json.error.type).toBe('server_error');
-    expect(answers[3]!.json.error.code).toBe('circuit_open');
+    expect(answers[0]!.json?.error?.type).toBe('server_error');
+    expect(answers[3]!.json?.error?.code).toBe('circuit_open');
     expect(Number(answers[3]!.headers.get('retry-after'))).toBeGreaterThan(0);
     // 500 is not retried (only 502/503/504 and connection errors are): one call per failure.
     expect(backend.chatRequests()).toHaveLength(3);
@@ -105,7 +127,7 @@ describe('backend 5xx and 429', () => {
         expect(answer.status).toBe(429);
         expect(answer.headers.get('retry-after')).toBe('7');
         expect(answer.headers.get('retry-after-ms')).toBe('6500');
-        expect(answer.json.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
+        expect(answer.json?.error).toMatchObject({ type: 'rate_limit_error', code: 'rate_limit_exceeded' });
       }
       expect(backend.chatRequests()).toHaveLength(6); // not retried either
       backend.setHandler(() => textAnswer('fine'));
@@ -205,7 +227,7 @@ describe('backend 5xx and 429', () => {
     await waitFor(() => proxy.open() === 0);
     const failed = await post(gateway);
     expect(failed.status).toBe(502);
-    expect(failed.json.error.code).toBe('upstream_connection_error');
+    expect(failed.json?.error?.code).toBe('upstream_connection_error');
   });
 
   it('never retries once output reached the client: a stream cut mid-answer ends in response.failed', async () => {
@@ -225,7 +247,7 @@ describe('backend hangs', () => {
       backend.enqueue({ hang: 'before-headers' }, textAnswer('must not be used'));
       const answer = await post(gateway, { stream });
       expect(answer.status).toBe(504);
-      expect(answer.json.error).toMatchObject({ type: 'server_error', code: 'upstream_timeout' });
+      expect(answer.json?.error).toMatchObject({ type: 'server_error', code: 'upstream_timeout' });
       expect(answer.elapsedMs).toBeLessThan(TIMEOUT_MS + 2_000);
       expect(backend.chatRequests()).toHaveLength(1);
     }
@@ -236,7 +258,7 @@ describe('backend hangs', () => {
     const answer = await post(gateway, { stream: true });
     expect(answer.status).toBe(200);
     expect(textOf(answer)).toBe('thinking...');
-    expect(answer.events.at(-1)).toMatchObject({ type: 'response.failed', response: { error: { code: expect.any(String) } } });
+    expect(answer.events.at(-1)).toMatchObject({ type: 'response.failed', response: { error: { code: expect.any(String) as unknown } } });
     expect(answer.elapsedMs).toBeLessThan(TIMEOUT_MS + 2_000);
   });
 
@@ -261,7 +283,7 @@ describe('malformed backend output', () => {
     backend.enqueue({ steps: [roleChunk(), { kind: 'raw', text: 'data: not json at all\n\n' }, done()] });
     const early = await post(gateway, { stream: true });
     expect(early.status).toBe(502);
-    expect(early.json.error.type).toBe('server_error');
+    expect(early.json?.error?.type).toBe('server_error');
   });
 
   it('SSE noise (comments, unknown fields, blank events, CRLF) around good chunks is ignored', async () => {
@@ -285,7 +307,7 @@ describe('malformed backend output', () => {
     backend.enqueue({ httpError: { status: 200, body: '<html>proxy login</html>' } });
     const answer = await post(gateway);
     expect(answer.status).toBe(502);
-    expect(answer.json.error.code).toBe('upstream_malformed_response');
+    expect(answer.json?.error?.code).toBe('upstream_malformed_response');
   });
 
   it('one event larger than the 1 MB SSE buffer fails the response cleanly instead of losing data', async () => {
@@ -365,13 +387,11 @@ describe('any mix of backend behaviour (property)', () => {
         const answer = await post(gateway, { stream });
         expect(answer.status).not.toBe(500);
         expect(answer.elapsedMs).toBeLessThan(TIMEOUT_MS + 3_000);
-        if (answer.status !== 200) {
-          const nullableString = expect.toSatisfy((value: unknown) => value === null || typeof value === 'string');
-          expect(answer.json).toEqual({ error: { message: expect.any(String), type: expect.any(String), param: nullableString, code: nullableString } });
-          return;
-        }
-        if (stream) assertValidResponsesEventSequence(answer.events as unknown as ResponseStreamEvent[]);
-        else expect(['completed', 'incomplete']).toContain(answer.json.status);
+        const nullableString = expect.toSatisfy((value: unknown) => value === null || typeof value === 'string') as unknown;
+        const envelope = {
+          error: { message: expect.any(String) as unknown, type: expect.any(String) as unknown, param: nullableString, code: nullableString },
+        };
+        expect(shapeOf(answer, stream)).toBeOneOf([{ refused: envelope }, { streamed: VALID_STREAM }, { answered: 'completed' }, { answered: 'incomplete' }]);
       }),
       { numRuns: 50 },
     );

@@ -120,8 +120,8 @@ describe('CORS', () => {
 
 describe('SSE framing', () => {
   it('refuses to write an event name that could forge frames', () => {
-    expect(() => encodeSseEvent({ type: 'response.completed\ndata: {}' })).toThrow();
-    expect(() => encodeSseEvent({ type: 'x\r\nevent: y' })).toThrow();
+    expect(() => encodeSseEvent({ type: 'response.completed\ndata: {}' })).toThrow('Refusing to write an SSE event named');
+    expect(() => encodeSseEvent({ type: 'x\r\nevent: y' })).toThrow('Refusing to write an SSE event named');
     expect(encodeSseEvent({ type: 'response.output_text.delta' })).toMatch(/^event: response\.output_text\.delta\ndata: .*\n\n$/s);
   });
 
@@ -130,10 +130,17 @@ describe('SSE framing', () => {
     backend.enqueue({ steps: [roleChunk(), ...textChunks(forged, { split: 7 }), finishChunk('stop'), done()] });
     backend.enqueue(toolCallAnswer([{ id: 'call_1', name: 'get_weather', arguments: JSON.stringify({ city: forged }) }]));
     const tools = [{ type: 'function', name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
-    for (const body of [
-      { model: DEFAULT_MODEL_ID, input: 'hi', stream: true },
-      { model: DEFAULT_MODEL_ID, input: 'hi', stream: true, tools },
-    ]) {
+    // The text answer comes back as a message, the tool call's arguments as sent.
+    for (const [body, expected] of [
+      [
+        { model: DEFAULT_MODEL_ID, input: 'hi', stream: true },
+        { type: 'message', text: forged },
+      ],
+      [
+        { model: DEFAULT_MODEL_ID, input: 'hi', stream: true, tools },
+        { type: 'function_call', arguments: { city: forged } },
+      ],
+    ] as const) {
       const answer = await postResponses(closedCors, body);
       const frames = readFrames(await answer.text());
       for (const frame of frames) {
@@ -149,8 +156,8 @@ describe('SSE framing', () => {
         response: { output: { type: string; content?: { text: string }[]; arguments?: string }[] };
       };
       const item = completed.response.output[0]!;
-      if (item.type === 'message') expect(item.content?.[0]?.text).toBe(forged);
-      else expect(JSON.parse(item.arguments ?? '{}')).toEqual({ city: forged });
+      const args = item.arguments === undefined ? undefined : (JSON.parse(item.arguments) as unknown);
+      expect({ type: item.type, text: item.content?.[0]?.text, arguments: args }).toEqual(expected);
     }
   });
 });

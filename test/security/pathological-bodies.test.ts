@@ -1,6 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { ErrorBody } from '../support/json-bodies.ts';
 import { DEFAULT_MODEL_ID, type ScriptedBackend, startScriptedBackend, textAnswer } from '../support/scripted-backend.ts';
 import { type InProcessGateway, startInProcessGateway } from '../reliability/support/in-process-gateway.ts';
 import { openRawConnection } from '../reliability/support/raw-http.ts';
@@ -23,7 +24,7 @@ beforeEach(() => {
   backend.setHandler(() => textAnswer('ok'));
 });
 
-async function post(body: string | Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; json: any }> {
+async function post(body: string | Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
   const response = await fetch(`${gateway.baseURL}/responses`, {
     method: 'POST',
     headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json', ...headers },
@@ -39,14 +40,15 @@ async function post(body: string | Uint8Array, headers: Record<string, string> =
   return { status: response.status, json };
 }
 
-function expectEnvelope(result: { status: number; json: any }, status: number, code?: string): void {
-  expect(result.status, JSON.stringify(result.json)).toBe(status);
+function expectEnvelope(result: { status: number; json: unknown }, status: number, code?: string): void {
+  expect(result.status, `${JSON.stringify(result.json)}`).toBe(status);
+  const anyCode = expect.anything() as unknown;
   expect(result.json).toEqual({
     error: {
-      message: expect.any(String),
-      type: expect.any(String),
-      param: expect.toSatisfy((value) => value === null || typeof value === 'string'),
-      code: code ?? expect.anything(),
+      message: expect.any(String) as unknown,
+      type: expect.any(String) as unknown,
+      param: expect.toSatisfy((value: unknown) => value === null || typeof value === 'string') as unknown,
+      code: code ?? anyCode,
     },
   });
 }
@@ -114,7 +116,7 @@ describe('pathological request bodies', () => {
     const items = Array.from({ length: 101 }, () => ({ role: 'user', content: 'x' }));
     const result = await post(JSON.stringify({ model: DEFAULT_MODEL_ID, input: items }));
     expectEnvelope(result, 400, 'array_above_max_length');
-    expect(result.json.error.param).toBe('input');
+    expect((result.json as ErrorBody).error.param).toBe('input');
     expect((await post(JSON.stringify({ model: DEFAULT_MODEL_ID, input: 'hi', include: Array.from({ length: 20_000 }, () => 0) }))).status).toBe(400);
   });
 
@@ -176,7 +178,7 @@ describe('pathological request bodies', () => {
     const samples = fc.sample(body, { numRuns: 150, seed: 4242 });
     for (const sample of samples) {
       const result = await post(JSON.stringify(sample) ?? 'null');
-      expect(result.status, JSON.stringify(sample)).toBeLessThan(500);
+      expect(result.status, `${JSON.stringify(sample)}`).toBeLessThan(500);
       if (result.status >= 400) expectEnvelope(result, result.status);
     }
   });

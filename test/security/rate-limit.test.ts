@@ -37,7 +37,7 @@ describe('per-key rate limit (RATE_LIMIT_REQUESTS_PER_MINUTE)', () => {
     expect(answers.map((answer) => answer.headers.get('x-ratelimit-remaining-requests'))).toEqual(['2', '1', '0', '0']);
     const refused = answers[3]!;
     expect(await refused.json()).toEqual({
-      error: { message: expect.stringContaining('Rate limit'), type: 'rate_limit_error', param: null, code: 'rate_limit_exceeded' },
+      error: { message: expect.stringContaining('Rate limit') as unknown, type: 'rate_limit_error', param: null, code: 'rate_limit_exceeded' },
     });
     const retryAfter = Number(refused.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { AnswerBody } from '../support/json-bodies.ts';
 import { DEFAULT_MODEL_ID, type ScriptedBackend, startScriptedBackend, textAnswer } from '../support/scripted-backend.ts';
 import { type InProcessGateway, startInProcessGateway } from '../reliability/support/in-process-gateway.ts';
 
@@ -21,21 +22,22 @@ beforeEach(() => {
   backend.setHandler(() => textAnswer('private answer'));
 });
 
-async function call(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; json: any }> {
+async function call(method: string, path: string, key: string, body?: unknown): Promise<{ status: number; json: AnswerBody | null }> {
   const response = await fetch(`${gateway.baseURL}${path}`, {
     method,
     headers: { authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.text();
-  return { status: response.status, json: text === '' ? null : JSON.parse(text) };
+  return { status: response.status, json: text === '' ? null : (JSON.parse(text) as AnswerBody) };
 }
 
 describe('stored responses are isolated per API key', () => {
   it('another key gets the same 404 as for an unknown id, on every endpoint, and cannot continue the conversation', async () => {
     const created = await call('POST', '/responses', OWNER, { model: DEFAULT_MODEL_ID, input: 'my secret', store: true });
     expect(created.status).toBe(200);
-    const id = created.json.id as string;
+    expect(created.json?.id).toMatch(/^resp_/);
+    const id = created.json?.id ?? '';
     expect((await call('GET', `/responses/${id}`, OWNER)).status).toBe(200);
 
     const unknown = await call('GET', '/responses/resp_doesnotexist', OTHER);
@@ -54,12 +56,12 @@ describe('stored responses are isolated per API key', () => {
     const continued = await call('POST', '/responses', OTHER, { model: DEFAULT_MODEL_ID, input: 'and then?', previous_response_id: id });
     // OpenAI answers an unknown previous_response_id with 400 previous_response_not_found.
     expect([400, 404]).toContain(continued.status);
-    expect(continued.json.error.code).toBe('previous_response_not_found');
+    expect(continued.json?.error?.code).toBe('previous_response_not_found');
     expect(backend.chatRequests().every((request) => !request.rawBody.includes('my secret') || request.headers.authorization === `Bearer ${OWNER}`)).toBe(true);
 
     // Nothing the other key did touched it.
     const again = await call('GET', `/responses/${id}`, OWNER);
     expect(again.status).toBe(200);
-    expect(again.json.id).toBe(id);
+    expect(again.json?.id).toBe(id);
   });
 });

@@ -125,7 +125,7 @@ describe('background runs', () => {
     expect((await store.get(OWNER, 'resp_bg'))?.response).toMatchObject({
       status: 'failed',
       completed_at: 7,
-      error: { code: 'upstream_error', message: expect.stringContaining('The backend answered 500.') },
+      error: { code: 'upstream_error', message: expect.stringContaining('The backend answered 500.') as unknown },
     });
     const events = await eventsOf(run.events.follow());
     expect(events.map((event) => event.type)).toEqual(['response.created', 'response.queued', 'error', 'response.failed']);

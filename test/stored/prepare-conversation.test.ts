@@ -1,4 +1,4 @@
-import pino from 'pino';
+import pino, { type LogFn } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { createMemoryResponseStore, type StoredResponseRecord } from '@rgw/response-store';
 import { parseResponsesRequest } from '@rgw/responses';
@@ -28,9 +28,9 @@ function turn(id: string, question: string, answer: string, ancestorIds: string[
 function setup() {
   const store = createMemoryResponseStore({ maxEntries: 100, ttlSeconds: 60 });
   let next = 0;
-  const warn = vi.fn();
+  const warn = vi.fn<LogFn>();
   const log = Object.assign(pino({ level: 'silent' }), { warn });
-  const options = { store, owner: ALICE, createId: (prefix: string) => `${prefix}_new${++next}`, unseal: sealer.unseal, log };
+  const options = { store, owner: ALICE, createId: (prefix: string) => `${prefix}_new${++next}`, unseal: (blob: string) => sealer.unseal(blob), log };
   return { store, options, warn };
 }
 
@@ -102,7 +102,7 @@ describe('prepareConversation', () => {
 
   it('expands a compaction item into a user message carrying the summary, and refuses one it cannot open', async () => {
     const { options } = setup();
-    const blob = sealCompactionSummary('We fixed the parser; tests remain.', sealer.seal);
+    const blob = sealCompactionSummary('We fixed the parser; tests remain.', (text) => sealer.seal(text));
     const prepared = await prepareConversation(
       parseResponsesRequest({
         model: 'm',

@@ -59,11 +59,12 @@ describe('compaction summary', () => {
   it('opens only its own blobs: not reasoning blobs, not tampered ones, not another key’s', () => {
     const sealer = createReasoningSealer('k'.repeat(40));
     const other = createReasoningSealer('o'.repeat(40));
-    const blob = sealCompactionSummary('the summary', sealer.seal);
-    expect(unsealCompactionSummary(blob, sealer.unseal)).toBe('the summary');
-    expect(unsealCompactionSummary(sealer.seal('the summary'), sealer.unseal)).toBeNull();
-    expect(unsealCompactionSummary(`${blob.slice(0, -2)}xx`, sealer.unseal)).toBeNull();
-    expect(unsealCompactionSummary(blob, other.unseal)).toBeNull();
+    const unseal = (sealed: string) => sealer.unseal(sealed);
+    const blob = sealCompactionSummary('the summary', (text) => sealer.seal(text));
+    expect(unsealCompactionSummary(blob, unseal)).toBe('the summary');
+    expect(unsealCompactionSummary(sealer.seal('the summary'), unseal)).toBeNull();
+    expect(unsealCompactionSummary(`${blob.slice(0, -2)}xx`, unseal)).toBeNull();
+    expect(unsealCompactionSummary(blob, (sealed) => other.unseal(sealed))).toBeNull();
   });
 });
 

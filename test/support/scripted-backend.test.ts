@@ -93,7 +93,9 @@ describe('scripted backend, driven by the openai SDK', () => {
     backend.enqueue({ steps: [roleChunk(), ...reasoningChunks('think', { field: 'reasoning' }), ...textChunks('answer'), finishChunk('stop'), done()] });
     const chunks = await collect(await client.chat.completions.create({ model: DEFAULT_MODEL_ID, messages: [{ role: 'user', content: 'hi' }], stream: true }));
     const deltas = chunks.map((chunk) => chunk.choices[0]?.delta as Record<string, unknown> | undefined);
-    expect(deltas.map((delta) => delta?.['reasoning'] ?? '').join('')).toBe('think');
+    const reasoning = deltas.map((delta) => delta?.['reasoning'] ?? '');
+    expect(reasoning.every((piece) => typeof piece === 'string')).toBe(true);
+    expect((reasoning as string[]).join('')).toBe('think');
     expect(deltas.some((delta) => delta !== undefined && 'reasoning_content' in delta)).toBe(false);
   });
 

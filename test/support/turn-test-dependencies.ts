@@ -31,8 +31,8 @@ export async function createTurnTestDependencies(backendUrl: string, options: { 
     metrics: createGatewayMetrics({ collectDefaultMetrics: false }),
     createId: (prefix) => `${prefix}_${String((counter += 1)).padStart(8, '0')}`,
     now: () => Math.floor(Date.now() / 1000),
-    sealReasoning: sealer.seal,
-    unsealReasoning: sealer.unseal,
+    sealReasoning: (text) => sealer.seal(text),
+    unsealReasoning: (blob) => sealer.unseal(blob),
     async close() {
       await Promise.allSettled([catalog.close(), breaker.close(), upstream.close()]);
     },

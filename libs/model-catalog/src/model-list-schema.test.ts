@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ZodError } from 'zod';
 import { parseModelList } from './model-list-schema.ts';
 
 describe('parseModelList', () => {
@@ -19,6 +20,6 @@ describe('parseModelList', () => {
   });
 
   it('rejects a body that is not a model list', () => {
-    expect(() => parseModelList({ error: 'nope' })).toThrow();
+    expect(() => parseModelList({ error: 'nope' })).toThrow(ZodError);
   });
 });

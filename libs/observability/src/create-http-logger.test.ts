@@ -59,7 +59,7 @@ describe('createHttpLogger', () => {
         request_id: 'req_abc-123',
         route: '/v1/responses',
         status: 200,
-        duration_ms: expect.any(Number),
+        duration_ms: expect.any(Number) as unknown,
         model: 'deepseek-ai/DeepSeek-V3',
         ttft_ms: 412,
         input_tokens: 10,
@@ -103,7 +103,7 @@ describe('createHttpLogger', () => {
     expect(app.lines).toHaveLength(2);
     expect(app.lines.join('\n')).not.toContain(KEY);
     expect(app.records()[0]).toMatchObject({ req: { url: '/v1/responses' } });
-    expect(app.records()[1]).toMatchObject({ level: 'error', status: 502, err: { message: expect.stringContaining('[REDACTED]') } });
+    expect(app.records()[1]).toMatchObject({ level: 'error', status: 502, err: { message: expect.stringContaining('[REDACTED]') as unknown } });
   });
 
   it('does not log health probes', async () => {

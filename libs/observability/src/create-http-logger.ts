@@ -36,7 +36,8 @@ function readLogFields(res: ServerResponse): Record<string, string | number | bo
   const fields: unknown = locals?.['logFields'];
   const result: Record<string, string | number | boolean | null> = {};
   if (typeof fields !== 'object' || fields === null) return result;
-  for (const [key, value] of Object.entries(fields)) {
+  const entries: [string, unknown][] = Object.entries(fields);
+  for (const [key, value] of entries) {
     if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
       result[key] = value;
     }

@@ -9,6 +9,7 @@ export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
  * header value, and logs must not be spoofable.
  */
 export function resolveRequestId(incoming: string | readonly string[] | undefined): string {
-  const candidate = Array.isArray(incoming) ? incoming[0] : incoming;
+  // Not Array.isArray: it narrows a readonly string[] to any[].
+  const candidate = typeof incoming === 'object' ? incoming[0] : incoming;
   return typeof candidate === 'string' && REQUEST_ID_PATTERN.test(candidate) ? candidate : randomUUID();
 }

@@ -70,7 +70,7 @@ describe('convertContentPartsToChat', () => {
     ],
   ])('refuses %j, which a Chat backend cannot read', (part, message) => {
     expect(() => convert([part as ResponsesContentPart])).toThrow(
-      expect.objectContaining({ status: 400, param: 'input[0].content[0]', message: expect.stringContaining(message) }),
+      expect.objectContaining({ status: 400, param: 'input[0].content[0]', message: expect.stringContaining(message) as unknown }),
     );
   });
 

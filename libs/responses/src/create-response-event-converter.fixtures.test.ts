@@ -193,7 +193,7 @@ describe('replaying backend stream fixtures (hand-written and transcribed; each 
     expect(typesOf(events).slice(-3)).toEqual(['response.output_item.done', 'error', 'response.failed']);
     expect(events.at(-2)).toMatchObject({
       type: 'error',
-      error: { type: 'server_error', code: 'context_length_exceeded', param: null, message: expect.stringContaining('context length') },
+      error: { type: 'server_error', code: 'context_length_exceeded', param: null, message: expect.stringContaining('context length') as unknown },
     });
     expect(response.error).toMatchObject({ code: 'context_length_exceeded' });
     expect(response.output[0]).toMatchObject({ status: 'incomplete', content: [{ text: 'The answer is' }] });

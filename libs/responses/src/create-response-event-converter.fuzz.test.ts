@@ -90,7 +90,9 @@ describe('answer side under fuzzing', () => {
     fc.assert(
       fc.property(fc.array(streamEvent, { maxLength: 30 }), (events) => {
         const output = convert(events, true);
-        assertValidResponsesEventSequence(output);
+        const terminal = assertValidResponsesEventSequence(output);
+        // The one terminal event is named for the status of the Response it carries.
+        expect(output.at(-1)?.type).toBe(`response.${terminal.status}`);
       }),
       { numRuns: 1_500 },
     );

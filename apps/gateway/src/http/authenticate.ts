@@ -31,7 +31,8 @@ export function authenticate(ownerOf: (apiKey: string) => string): RequestHandle
     }
     res.locals.apiKey = apiKey;
     res.locals.owner = ownerOf(apiKey);
-    res.locals.requestId = String(req.id);
+    // createHttpLogger sets req.id to a string; pino-http types it as string | number | object.
+    res.locals.requestId = typeof req.id === 'object' ? JSON.stringify(req.id) : String(req.id);
     next();
   };
 }
