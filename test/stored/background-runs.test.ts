@@ -37,7 +37,7 @@ function gateBackend(script: BackendScript = textAnswer('done')) {
 }
 
 /** A background run of a real turn against the scripted backend, as the POST route starts one. */
-function spec(store: ResponseStore, id: string, model = DEFAULT_MODEL_ID): BackgroundRunSpec {
+function spec(store: ResponseStore<Response>, id: string, model = DEFAULT_MODEL_ID): BackgroundRunSpec {
   const request = parseResponsesRequest({ model, input: 'Say done.', background: true, stream: true });
   const queued = buildQueuedResponse(request, { responseId: id, createdAt: 1, model, createId: deps.createId, now: deps.now });
   return {
@@ -58,7 +58,7 @@ async function eventsOf(events: AsyncGenerator<ResponseStreamEvent>): Promise<Re
 
 describe('background runs', () => {
   it('stores queued, then in progress, then the final response, and logs the turn renumbered after its own opening', async () => {
-    const store = createMemoryResponseStore({ maxEntries: 10, ttlSeconds: 60 });
+    const store = createMemoryResponseStore<Response>({ maxEntries: 10, ttlSeconds: 60 });
     const runs = createBackgroundRuns({ store, now: () => 2 });
     const gate = gateBackend(textAnswer('done'));
     const run = await runs.start(spec(store, 'resp_bg'));
@@ -78,7 +78,7 @@ describe('background runs', () => {
   });
 
   it('aborts the backend call at once when cancelled on this replica, and keeps the cancelled status', async () => {
-    const store = createMemoryResponseStore({ maxEntries: 10, ttlSeconds: 60 });
+    const store = createMemoryResponseStore<Response>({ maxEntries: 10, ttlSeconds: 60 });
     const runs = createBackgroundRuns({ store, now: () => 2 });
     const gate = gateBackend();
     const run = await runs.start(spec(store, 'resp_bg'));
@@ -93,7 +93,7 @@ describe('background runs', () => {
   });
 
   it('notices a cancel made elsewhere (only in the store) through its status poll', async () => {
-    const store = createMemoryResponseStore({ maxEntries: 10, ttlSeconds: 60 });
+    const store = createMemoryResponseStore<Response>({ maxEntries: 10, ttlSeconds: 60 });
     const runs = createBackgroundRuns({ store, now: () => 2, cancelPollMs: 10 });
     const gate = gateBackend();
     const run = await runs.start(spec(store, 'resp_bg'));
@@ -105,7 +105,7 @@ describe('background runs', () => {
   });
 
   it('stops a run whose response was deleted elsewhere, without re-creating it', async () => {
-    const store = createMemoryResponseStore({ maxEntries: 10, ttlSeconds: 60 });
+    const store = createMemoryResponseStore<Response>({ maxEntries: 10, ttlSeconds: 60 });
     const runs = createBackgroundRuns({ store, now: () => 2, cancelPollMs: 10 });
     const gate = gateBackend();
     const run = await runs.start(spec(store, 'resp_bg'));
@@ -117,7 +117,7 @@ describe('background runs', () => {
   });
 
   it('stores a run whose backend call fails as failed, with the error code and message, and logs the same failure events as a stream', async () => {
-    const store = createMemoryResponseStore({ maxEntries: 10, ttlSeconds: 60 });
+    const store = createMemoryResponseStore<Response>({ maxEntries: 10, ttlSeconds: 60 });
     const runs = createBackgroundRuns({ store, now: () => 7 });
     backend.enqueue(httpError(500, { message: 'The backend answered 500.', type: 'InternalServerError' }));
     const run = await runs.start(spec(store, 'resp_bg'));
@@ -134,7 +134,7 @@ describe('background runs', () => {
   });
 
   it('stores a run for a model the catalogue does not know as failed with model_not_found', async () => {
-    const store = createMemoryResponseStore({ maxEntries: 10, ttlSeconds: 60 });
+    const store = createMemoryResponseStore<Response>({ maxEntries: 10, ttlSeconds: 60 });
     const runs = createBackgroundRuns({ store, now: () => 7 });
     const run = await runs.start(spec(store, 'resp_bg', 'no/such-model'));
     await run.finished;
@@ -143,7 +143,7 @@ describe('background runs', () => {
   });
 
   it('on shutdown lets runs finish within the grace period, then stores the rest as failed', async () => {
-    const store = createMemoryResponseStore({ maxEntries: 10, ttlSeconds: 60 });
+    const store = createMemoryResponseStore<Response>({ maxEntries: 10, ttlSeconds: 60 });
     const runs = createBackgroundRuns({ store, now: () => 2 });
     const gate = gateBackend();
     const run = await runs.start(spec(store, 'resp_slow'));
@@ -155,8 +155,8 @@ describe('background runs', () => {
   });
 
   it('refuses to start when the store cannot save the queued response', async () => {
-    const store = createMemoryResponseStore({ maxEntries: 10, ttlSeconds: 60 });
-    const failing: ResponseStore = { ...store, save: () => Promise.reject(new Error('down')) };
+    const store = createMemoryResponseStore<Response>({ maxEntries: 10, ttlSeconds: 60 });
+    const failing: ResponseStore<Response> = { ...store, save: () => Promise.reject(new Error('down')) };
     const runs = createBackgroundRuns({ store: failing, now: () => 2 });
     await expect(runs.start(spec(store, 'resp_bg'))).rejects.toThrow('down');
     expect(runs.find('resp_bg')).toBeUndefined();

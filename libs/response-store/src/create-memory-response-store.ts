@@ -1,5 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import {
+  type StorableResponse,
+  type StoredResponseObject,
+  typedResponseStore,
   CANCELLABLE_STATUSES,
   type CancelResult,
   ownerCandidates,
@@ -39,7 +42,11 @@ const recordOf = (entry: Entry): StoredResponseRecord => JSON.parse(entry.json) 
  * The embedded-mode store: one process's memory, bounded by entry count and TTL. Records are kept
  * as JSON text and parsed on the way out, so callers can never mutate what is stored.
  */
-export function createMemoryResponseStore(options: MemoryResponseStoreOptions): ResponseStore {
+export function createMemoryResponseStore<R extends StorableResponse = StoredResponseObject>(options: MemoryResponseStoreOptions): ResponseStore<R> {
+  return typedResponseStore<R>(createMemoryResponseStoreJson(options));
+}
+
+function createMemoryResponseStoreJson(options: MemoryResponseStoreOptions): ResponseStore {
   const now = options.now ?? Date.now;
   const ttlMs = options.ttlSeconds * 1000;
   const keyOf = (owner: string, id: string) => `${owner}\0${id}`;

@@ -16,6 +16,9 @@ import {
 import { findItem, itemIdsOf } from './create-memory-response-store.ts';
 import { decodeStoredText, encodeStoredText } from './encode-stored-text.ts';
 import {
+  type StorableResponse,
+  type StoredResponseObject,
+  typedResponseStore,
   CANCELLABLE_STATUSES,
   ownerCandidates,
   type ResponseStore,
@@ -129,7 +132,11 @@ interface StoredBody extends StoredResponseRecord {
  * the blobs, then the record (one script: conditional on cancels, owner-checked), then the item
  * keys; with replicas, each write waits for one replica (WAIT) before the save resolves.
  */
-export function createRedisResponseStore(options: RedisResponseStoreOptions): ResponseStore {
+export function createRedisResponseStore<R extends StorableResponse = StoredResponseObject>(options: RedisResponseStoreOptions): ResponseStore<R> {
+  return typedResponseStore<R>(createRedisResponseStoreJson(options));
+}
+
+function createRedisResponseStoreJson(options: RedisResponseStoreOptions): ResponseStore {
   const { redis, ttlSeconds } = options;
   const writer = options.writer ?? redis;
   const legacy = options.readLegacyLayout ?? true;

@@ -13,16 +13,26 @@ export interface StoredItem {
   readonly [field: string]: unknown;
 }
 
-/** The Response object as last written; `status` is queued/in_progress while a background run goes on. */
-export interface StoredResponseObject {
+/**
+ * What the store reads of the Response it keeps: its id, its status (queued/in_progress while a
+ * background run goes on) and the ids of its output items. Stores are generic over the Response type
+ * (the gateway's is the openai package's `Response`), so callers put in and get back their own type.
+ */
+export interface StorableResponse {
   readonly id: string;
+  readonly status?: string | undefined;
+  readonly output: readonly { readonly id?: string | undefined; readonly type: string }[];
+}
+
+/** A Response as plain JSON: the store's default type parameter (tests, tools). */
+export interface StoredResponseObject extends StorableResponse {
   readonly status: string;
   readonly output: readonly StoredItem[];
   readonly [field: string]: unknown;
 }
 
-export interface StoredResponseRecord {
-  readonly response: StoredResponseObject;
+export interface StoredResponseRecord<R extends StorableResponse = StoredResponseObject> {
+  readonly response: R;
   /** The request's own input (item references resolved, earlier turns not repeated), with ids. */
   readonly inputItems: readonly StoredItem[];
   /**
@@ -38,12 +48,12 @@ export const CANCELLABLE_STATUSES: ReadonlySet<string> = new Set(['queued', 'in_
 /** `cancelled`: a conditional save was refused (the response was cancelled or deleted). */
 export type SaveResult = 'saved' | 'cancelled';
 
-export type CancelResult =
+export type CancelResult<R extends StorableResponse = StoredResponseObject> =
   | { readonly kind: 'not_found' }
   /** Now `cancelled` (it was queued or in progress), or it already was. */
-  | { readonly kind: 'cancelled'; readonly record: StoredResponseRecord }
+  | { readonly kind: 'cancelled'; readonly record: StoredResponseRecord<R> }
   /** Finished before the cancel arrived (completed, failed, incomplete): left as it is. */
-  | { readonly kind: 'finished'; readonly record: StoredResponseRecord };
+  | { readonly kind: 'finished'; readonly record: StoredResponseRecord<R> };
 
 export interface SaveOptions {
   /**
@@ -60,7 +70,7 @@ export interface SaveOptions {
 }
 
 /** The record as stored, as JSON text; `responseJson` is the Response already serialised, if at hand. */
-export function serializeRecord(record: StoredResponseRecord, responseJson?: string): string {
+export function serializeRecord(record: StoredResponseRecord<StorableResponse>, responseJson?: string): string {
   if (responseJson === undefined) return JSON.stringify(record);
   // Every other field serialised as usual, so a field added to the record is never left out here.
   const { response: _serialised, ...rest } = record;
@@ -110,18 +120,18 @@ export function ownerCandidates(owner: string): string[] {
  * answer, and `save` also when no replica acknowledged the write in time or Redis is full: a save
  * that resolved is durable as far as the deployment allows.
  */
-export interface ResponseStore {
+export interface ResponseStore<R extends StorableResponse = StoredResponseObject> {
   /** Create or replace a record (TTL counted from the first save of the record's id). */
-  save(owner: string, record: StoredResponseRecord, options?: SaveOptions): Promise<SaveResult>;
-  get(owner: string, responseId: string): Promise<StoredResponseRecord | null>;
+  save(owner: string, record: StoredResponseRecord<R>, options?: SaveOptions): Promise<SaveResult>;
+  get(owner: string, responseId: string): Promise<StoredResponseRecord<R> | null>;
   /** Several records in one round trip, in the order asked; null for unknown ids. */
-  getMany(owner: string, responseIds: readonly string[]): Promise<(StoredResponseRecord | null)[]>;
+  getMany(owner: string, responseIds: readonly string[]): Promise<(StoredResponseRecord<R> | null)[]>;
   /** True when it existed. Its items stop resolving as item references too. */
   delete(owner: string, responseId: string): Promise<boolean>;
   /** Items (input or output) of the owner's stored responses, by item id; unknown ids are absent. */
   findItems(owner: string, itemIds: readonly string[]): Promise<ReadonlyMap<string, StoredItem>>;
   /** Marks a queued or in-progress response cancelled; see CancelResult. */
-  cancel(owner: string, responseId: string): Promise<CancelResult>;
+  cancel(owner: string, responseId: string): Promise<CancelResult<R>>;
   /** Cheap status read for a background runner polling for a cancel from another replica. */
   readStatus(owner: string, responseId: string): Promise<string | null>;
   /**
@@ -129,4 +139,13 @@ export interface ResponseStore {
    * failing), so a store:true request is refused before any backend call. Absent or silent: go ahead.
    */
   assertWritable?(): void;
+}
+
+/**
+ * A store made over plain JSON records, typed by what its caller keeps in it. Sound because a store
+ * returns exactly the JSON it was given (the status aside, which stays a status): the one place the
+ * caller's type meets the JSON boundary.
+ */
+export function typedResponseStore<R extends StorableResponse>(store: ResponseStore): ResponseStore<R> {
+  return store as unknown as ResponseStore<R>;
 }

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import { InvalidRequestError } from '@rgw/errors';
-import { type ResponseStore, type StoredItem, buildConversationItems, normalizeInputItems } from '@rgw/response-store';
+import { type ResponseStore, type StorableResponse, type StoredItem, buildConversationItems, normalizeInputItems } from '@rgw/response-store';
 import type { ResponsesRequest } from '@rgw/responses';
 import { formatCompactionMessage, unsealCompactionSummary } from './compaction-summary.ts';
 
 export interface PrepareConversationOptions {
-  readonly store: ResponseStore;
+  /** Read only: the chain, and items referenced by id. */
+  readonly store: Pick<ResponseStore<StorableResponse>, 'get' | 'getMany' | 'findItems'>;
   /** The keyed hash of the caller's API key. */
   readonly owner: string;
   readonly createId: (prefix: string) => string;

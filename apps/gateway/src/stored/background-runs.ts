@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { GatewayError } from '@rgw/errors';
-import type { ResponseStore, StoredItem, StoredResponseObject } from '@rgw/response-store';
+import type { ResponseStore, StoredItem } from '@rgw/response-store';
 import { type Response, type ResponseStreamEvent, buildFailedResponse, buildFailureEvents } from '@rgw/responses';
 import { createEventLogSink } from '../sinks/create-event-log-sink.ts';
 import { type TurnPersistence, saveFinalResponse } from '../turns/save-final-response.ts';
@@ -42,7 +42,7 @@ export interface BackgroundRuns {
 }
 
 export interface BackgroundRunsOptions {
-  readonly store: ResponseStore;
+  readonly store: ResponseStore<Response>;
   /** How often a run reads its stored status to notice a cancel made on another replica (ms, default 1000). */
   readonly cancelPollMs?: number;
   /** Unix seconds, for `completed_at` of runs that fail before the backend answered. */
@@ -73,11 +73,7 @@ export function createBackgroundRuns(options: BackgroundRunsOptions): Background
 
     const inProgress: Response = { ...spec.queued, status: 'in_progress' };
     const started = await store
-      .save(
-        spec.owner,
-        { response: inProgress as unknown as StoredResponseObject, inputItems: spec.inputItems, ancestorIds: spec.ancestorIds },
-        { unlessCancelled: true },
-      )
+      .save(spec.owner, { response: inProgress, inputItems: spec.inputItems, ancestorIds: spec.ancestorIds }, { unlessCancelled: true })
       .catch((error: unknown) => {
         spec.log.warn({ err: error }, 'could not store the in-progress state of a background response');
         return 'saved' as const;
@@ -112,7 +108,7 @@ export function createBackgroundRuns(options: BackgroundRunsOptions): Background
 
   return {
     async start(spec) {
-      await store.save(spec.owner, { response: spec.queued as unknown as StoredResponseObject, inputItems: spec.inputItems, ancestorIds: spec.ancestorIds });
+      await store.save(spec.owner, { response: spec.queued, inputItems: spec.inputItems, ancestorIds: spec.ancestorIds });
       const abort = new AbortController();
       const events = createEventLog();
       const finished = execute(spec, events, abort)

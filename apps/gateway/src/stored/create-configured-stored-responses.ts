@@ -1,7 +1,8 @@
 import type { GatewayConfig } from '@rgw/config';
 import type { GatewayMetrics } from '@rgw/observability';
 import type { RedisClient, RedisHealthProbe } from '@rgw/redis';
-import { createMemoryResponseStore, createRedisResponseStore, type ResponseStore, StoreUnavailableError } from '@rgw/response-store';
+import { createMemoryResponseStore, createRedisResponseStore } from '@rgw/response-store';
+import type { Response } from '@rgw/responses';
 import { type StoredResponses, createStoredResponses } from './stored-responses.ts';
 
 export interface ConfiguredStoredResponses {
@@ -30,59 +31,19 @@ export interface ConfiguredStoredResponsesOptions {
 export function createConfiguredStoredResponses(config: GatewayConfig, options: ConfiguredStoredResponsesOptions): ConfiguredStoredResponses {
   const redis = options.redis;
   const store = redis
-    ? createRedisResponseStore({
+    ? createRedisResponseStore<Response>({
         redis: redis.reads,
         writer: redis.writes,
         ttlSeconds: config.RESPONSES_TTL_SECONDS,
         replicaAck: { replicasFor: (key) => redis.health.replicasFor(key), timeoutMs: config.REDIS_REPLICA_ACK_TIMEOUT_MS },
         health: () => redis.health.current(),
       })
-    : createMemoryResponseStore({ maxEntries: config.RESPONSE_STORE_MAX_ENTRIES, ttlSeconds: config.RESPONSES_TTL_SECONDS });
+    : createMemoryResponseStore<Response>({ maxEntries: config.RESPONSE_STORE_MAX_ENTRIES, ttlSeconds: config.RESPONSES_TTL_SECONDS });
   const stored = createStoredResponses({
-    store: measureStoreFailures(store, options.metrics),
+    store,
     ownerSecret: options.ownerSecrets,
     metrics: options.metrics,
     now: options.now,
   });
   return { stored, close: (graceMs) => stored.runs.drain(graceMs) };
-}
-
-/**
- * Counts failures by reason (gateway_response_store_failures_total: unavailable, replica_ack, full)
- * and times saves (gateway_response_store_save_duration_seconds), the figures behind the
- * GatewayResponseStore* alerts. Passes everything else through unchanged.
- */
-function measureStoreFailures(store: ResponseStore, metrics: GatewayMetrics): ResponseStore {
-  const counted = <T>(operation: string, call: () => Promise<T>): Promise<T> =>
-    call().catch((error: unknown) => {
-      metrics.storeFailures.inc({ operation, reason: error instanceof StoreUnavailableError ? error.reason : 'unavailable' });
-      throw error;
-    });
-  return {
-    async save(owner, record, saveOptions) {
-      const stop = metrics.storeSaveDuration.startTimer();
-      try {
-        const result = await counted('put', () => store.save(owner, record, saveOptions));
-        stop({ result: 'ok' });
-        return result;
-      } catch (error) {
-        stop({ result: 'error' });
-        throw error;
-      }
-    },
-    get: (owner, id) => counted('get', () => store.get(owner, id)),
-    getMany: (owner, ids) => counted('get', () => store.getMany(owner, ids)),
-    delete: (owner, id) => counted('delete', () => store.delete(owner, id)),
-    findItems: (owner, ids) => counted('get', () => store.findItems(owner, ids)),
-    cancel: (owner, id) => counted('cancel', () => store.cancel(owner, id)),
-    readStatus: (owner, id) => counted('get', () => store.readStatus(owner, id)),
-    assertWritable() {
-      try {
-        store.assertWritable?.();
-      } catch (error) {
-        metrics.storeFailures.inc({ operation: 'put', reason: error instanceof StoreUnavailableError ? error.reason : 'unavailable' });
-        throw error;
-      }
-    },
-  };
 }

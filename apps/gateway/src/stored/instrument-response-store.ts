@@ -1,30 +1,48 @@
-import type { Counter } from 'prom-client';
-import type { ResponseStore } from '@rgw/response-store';
+import type { GatewayMetrics } from '@rgw/observability';
+import { type ResponseStore, type StorableResponse, StoreUnavailableError } from '@rgw/response-store';
 
 /**
- * Counts every store call in `gateway_response_store_operations_total{operation,result}`:
- * operation = get | put | delete | cancel, result = hit | miss | ok | error. Reads of several
- * records count once per call (hit when anything was found).
+ * Every store call, measured in one wrapper:
+ * - `gateway_response_store_operations_total{operation,result}`: operation = get | put | delete | cancel,
+ *   result = hit | miss | ok | error (reads of several records count once per call: hit when anything was found);
+ * - `gateway_response_store_failures_total{operation,reason}`: reason = unavailable | replica_ack | full,
+ *   the figures behind the GatewayResponseStore* alerts (a refused `assertWritable` counts as a failed put);
+ * - `gateway_response_store_save_duration_seconds{result}`: one save, replica acknowledgement included.
  */
-export function instrumentResponseStore(store: ResponseStore, counter: Counter<'operation' | 'result'>): ResponseStore {
+export function instrumentResponseStore<R extends StorableResponse>(
+  store: ResponseStore<R>,
+  metrics: Pick<GatewayMetrics, 'storeOperations' | 'storeFailures' | 'storeSaveDuration'>,
+): ResponseStore<R> {
+  const failed = (operation: string, error: unknown) =>
+    metrics.storeFailures.inc({ operation, reason: error instanceof StoreUnavailableError ? error.reason : 'unavailable' });
   const count = async <T>(operation: string, call: () => Promise<T>, resultOf: (value: T) => string): Promise<T> => {
     try {
       const value = await call();
-      counter.inc({ operation, result: resultOf(value) });
+      metrics.storeOperations.inc({ operation, result: resultOf(value) });
       return value;
     } catch (error) {
-      counter.inc({ operation, result: 'error' });
+      metrics.storeOperations.inc({ operation, result: 'error' });
+      failed(operation, error);
       throw error;
     }
   };
   const hitOrMiss = (found: boolean) => (found ? 'hit' : 'miss');
   return {
-    save: (owner, record, options) =>
-      count(
-        'put',
-        () => store.save(owner, record, options),
-        () => 'ok',
-      ),
+    async save(owner, record, options) {
+      const stop = metrics.storeSaveDuration.startTimer();
+      try {
+        const result = await count(
+          'put',
+          () => store.save(owner, record, options),
+          () => 'ok',
+        );
+        stop({ result: 'ok' });
+        return result;
+      } catch (error) {
+        stop({ result: 'error' });
+        throw error;
+      }
+    },
     get: (owner, id) =>
       count(
         'get',
@@ -56,6 +74,13 @@ export function instrumentResponseStore(store: ResponseStore, counter: Counter<'
         () => store.readStatus(owner, id),
         (status) => hitOrMiss(status !== null),
       ),
-    assertWritable: () => store.assertWritable?.(),
+    assertWritable() {
+      try {
+        store.assertWritable?.();
+      } catch (error) {
+        failed('put', error);
+        throw error;
+      }
+    },
   };
 }

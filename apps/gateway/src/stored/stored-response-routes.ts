@@ -36,7 +36,7 @@ export function registerStoredResponseRoutes(app: Express, stored: StoredRespons
     post: (path: string, handler: RequestHandler) => app.post(`/v1${path}`, ...auth, handler),
     delete: (path: string, handler: RequestHandler) => app.delete(`/v1${path}`, ...auth, handler),
   };
-  const load = async (owner: string, id: string): Promise<StoredResponseRecord> => {
+  const load = async (owner: string, id: string): Promise<StoredResponseRecord<Response>> => {
     const record = await stored.store.get(owner, id);
     if (record === null) throw notFound(id);
     return record;
@@ -92,18 +92,18 @@ export function registerStoredResponseRoutes(app: Express, stored: StoredRespons
 async function* followStoredResponse(
   stored: StoredResponses,
   owner: string,
-  initial: StoredResponseRecord,
+  initial: StoredResponseRecord<Response>,
   startingAfter: number,
   res: { readonly destroyed: boolean },
 ): AsyncGenerator<ResponseStreamEvent> {
-  let record: StoredResponseRecord | null = initial;
+  let record: StoredResponseRecord<Response> | null = initial;
   // Queued or in progress: a background run elsewhere is still writing it.
-  while (record !== null && CANCELLABLE_STATUSES.has(record.response.status) && !res.destroyed) {
+  while (record !== null && CANCELLABLE_STATUSES.has(record.response.status ?? 'completed') && !res.destroyed) {
     await new Promise((resolve) => setTimeout(resolve, REMOTE_POLL_MS));
     record = await stored.store.get(owner, initial.response.id);
   }
   if (record === null || res.destroyed) return;
-  yield* replayResponseEvents(record.response as unknown as Response, startingAfter);
+  yield* replayResponseEvents(record.response, startingAfter);
 }
 
 function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.output<T> {

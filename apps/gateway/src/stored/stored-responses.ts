@@ -1,12 +1,13 @@
 import type { GatewayMetrics } from '@rgw/observability';
 import { type ResponseStore, createApiKeyHasher } from '@rgw/response-store';
+import type { Response } from '@rgw/responses';
 import { type BackgroundRuns, createBackgroundRuns } from './background-runs.ts';
 import { instrumentResponseStore } from './instrument-response-store.ts';
 
 /** What the stored-response features need at run time; one per replica, built in start-gateway. */
 export interface StoredResponses {
   /** Counted in gateway_response_store_operations_total. */
-  readonly store: ResponseStore;
+  readonly store: ResponseStore<Response>;
   /** API key → owner (HMAC-SHA256 under the server secret): the only form a key takes in the store. */
   readonly ownerOf: (apiKey: string) => string;
   readonly runs: BackgroundRuns;
@@ -14,7 +15,7 @@ export interface StoredResponses {
 
 export interface CreateStoredResponsesOptions {
   /** The memory store (embedded) or the Redis store (cluster). */
-  readonly store: ResponseStore;
+  readonly store: ResponseStore<Response>;
   /** Shared by every replica (REASONING_ENCRYPTION_KEY, a key agreed through Redis, or a random per-process key in embedded mode); current first, then previous keys. */
   readonly ownerSecret: string | readonly string[];
   readonly metrics: GatewayMetrics;
@@ -25,7 +26,7 @@ export interface CreateStoredResponsesOptions {
 }
 
 export function createStoredResponses(options: CreateStoredResponsesOptions): StoredResponses {
-  const store = instrumentResponseStore(options.store, options.metrics.storeOperations);
+  const store = instrumentResponseStore(options.store, options.metrics);
   return {
     store,
     ownerOf: createApiKeyHasher(options.ownerSecret),

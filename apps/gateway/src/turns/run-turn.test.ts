@@ -2,7 +2,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError, ServiceUnavailableError } from '@rgw/errors';
 import { createMemoryResponseStore } from '@rgw/response-store';
-import { type ResponseStreamEvent, parseResponsesRequest } from '@rgw/responses';
+import { type Response, type ResponseStreamEvent, parseResponsesRequest } from '@rgw/responses';
 import {
   DEFAULT_MODEL_ID,
   done,
@@ -68,7 +68,7 @@ function recordingSink(
 describe('runTurn', () => {
   it('writes every event in order and stores the final Response before its terminal event reaches the sink', async () => {
     backend.enqueue(textAnswer('Hello there.'));
-    const store = createMemoryResponseStore({ maxEntries: 10, ttlSeconds: 60 });
+    const store = createMemoryResponseStore<Response>({ maxEntries: 10, ttlSeconds: 60 });
     let storedWhenTerminalWritten: unknown = 'not written';
     const sink = recordingSink(true, (event) => {
       if (event.type === 'response.completed') storedWhenTerminalWritten = store.get(OWNER, 'resp_turn');

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { ResponseStore, StoredItem, StoredResponseObject } from '@rgw/response-store';
+import type { ResponseStore, StoredItem } from '@rgw/response-store';
 import type { Response } from '@rgw/responses';
 
 /** Where and how a turn's Response is kept (absent from a turn: `store: false`, nothing is kept). */
 export interface TurnPersistence {
-  readonly store: ResponseStore;
+  readonly store: ResponseStore<Response>;
   /** The keyed hash of the caller's API key. */
   readonly owner: string;
   /** What `input_items` lists for this response: its own input, references resolved, with ids. */
@@ -26,7 +26,7 @@ export async function saveFinalResponse(persist: TurnPersistence, response: Resp
   try {
     await persist.store.save(
       persist.owner,
-      { response: response as unknown as StoredResponseObject, inputItems: persist.inputItems, ancestorIds: persist.ancestorIds },
+      { response: response, inputItems: persist.inputItems, ancestorIds: persist.ancestorIds },
       { unlessCancelled: persist.unlessCancelled ?? false, ...(responseJson === undefined ? {} : { responseJson }) },
     );
   } catch (error) {
