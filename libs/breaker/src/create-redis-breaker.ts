@@ -34,16 +34,16 @@ export interface RedisCircuitBreaker extends CircuitBreaker {
   backend(): 'redis' | 'local';
 }
 
-/** The mirror's view of one scope, from pub/sub messages, script replies and resyncs. */
-interface MirrorEntry {
-  state: BreakerState;
-  generation: number;
-  consecutiveFailures: number;
-  /** Local clock ms until which an open/half-open scope is refused without asking Redis. */
-  until: number;
-  /** When the mirror learned it, on a counter of mirror changes (see `resync`). */
-  changed: number;
-}
+/**
+ * The mirror's view of one scope, from pub/sub messages, script replies and resyncs: each state with
+ * exactly the fields that mean something in it. `changed` is when the mirror learned it, on a counter
+ * of mirror changes (see `resync`).
+ */
+type MirrorEntry =
+  /** `consecutiveFailures` backend failures in a row across the cluster so far. */
+  | { readonly state: 'closed'; readonly generation: number; readonly consecutiveFailures: number; readonly changed: number }
+  /** Refused without asking Redis until `until` (local clock ms): the open TTL, or the probe's lease. */
+  | { readonly state: 'open' | 'half_open'; readonly generation: number; readonly until: number; readonly changed: number };
 
 /** Tickets admitted by the in-process fallback carry this token prefix. */
 const LOCAL_TOKEN = 'local:';
@@ -116,7 +116,10 @@ export function createRedisBreaker(options: RedisBreakerOptions): RedisCircuitBr
     if (entry !== undefined && (resyncSentAt === undefined ? generation < entry.generation : entry.changed > resyncSentAt)) return;
     const from = entry?.state ?? 'closed';
     changes += 1;
-    mirror.set(scope, { state, generation, consecutiveFailures, until: now() + ttlMs, changed: changes });
+    mirror.set(
+      scope,
+      state === 'closed' ? { state, generation, consecutiveFailures, changed: changes } : { state, generation, until: now() + ttlMs, changed: changes },
+    );
     if (from !== state) emit({ scope, from, to: state });
   }
 
@@ -214,7 +217,7 @@ export function createRedisBreaker(options: RedisBreakerOptions): RedisCircuitBr
         });
         switch (state) {
           case 'closed':
-            apply(scope, 'closed', 0, generation, entry?.consecutiveFailures ?? 0);
+            apply(scope, 'closed', 0, generation, entry?.state === 'closed' ? entry.consecutiveFailures : 0);
             return { allowed: true, probe: false, ticket: { scope, generation, token: '' } };
           case 'probe':
             apply(scope, 'half_open', ttl, generation, 0);
@@ -237,7 +240,8 @@ export function createRedisBreaker(options: RedisBreakerOptions): RedisCircuitBr
       const probe = ticket.token !== '';
       if (!probe && outcome === 'ignored') return;
       // A success only matters to Redis when it resets a run of failures the mirror knows about.
-      if (!probe && outcome === 'success' && mirrorSynced && (mirror.get(ticket.scope)?.consecutiveFailures ?? 0) === 0) return;
+      const known = mirror.get(ticket.scope);
+      if (!probe && outcome === 'success' && mirrorSynced && (known?.state !== 'closed' || known.consecutiveFailures === 0)) return;
       if (!usingRedis()) {
         local.recordUnticketed(ticket.scope, outcome);
         return;
