@@ -32,6 +32,11 @@ describe('createGatewayMetrics', () => {
       gateway_redis_up: 'gauge',
       gateway_response_store_operations_total: 'counter',
       gateway_build_info: 'gauge',
+      gateway_websocket_connections: 'gauge',
+      gateway_websocket_upgrades_total: 'counter',
+      gateway_websocket_turns_total: 'counter',
+      gateway_websocket_closes_total: 'counter',
+      gateway_websocket_frame_errors_total: 'counter',
     });
   });
 

@@ -6,6 +6,8 @@ import { convertInputItemsToChatMessages } from './convert-input-items-to-chat-m
 import { convertToolsToChat } from './convert-tools-to-chat.ts';
 import { mapToolChoice } from './map-tool-choice.ts';
 import type { ResponsesRequest } from './responses-request-schema.ts';
+import { readKnownInputItem, type ResponsesInputItem } from './responses-input-item-schema.ts';
+import type { ResponsesTool } from './responses-tool-schema.ts';
 
 export interface ConvertResponsesRequestOptions {
   /** The exact backend model id to send (the catalogue resolves aliases before conversion). */
@@ -41,9 +43,10 @@ export function convertResponsesRequestToChat(request: ResponsesRequest, options
       code: 'unsupported_parameter',
     });
   }
-  const convertedTools = convertToolsToChat(request.tools ?? []);
-  const choice = mapToolChoice(request.tool_choice, convertedTools.tools, convertedTools.toolNames);
   const input = typeof request.input === 'string' ? [{ type: 'message' as const, role: 'user' as const, content: request.input }] : (request.input ?? []);
+  const { tools, locate } = collectTools(request.tools ?? [], input);
+  const convertedTools = convertToolsToChat(tools, locate);
+  const choice = mapToolChoice(request.tool_choice, convertedTools.tools, convertedTools.toolNames);
   const converted = convertInputItemsToChatMessages(input, options.unsealReasoning === undefined ? {} : { unsealReasoning: options.unsealReasoning });
   const warnings = [...convertedTools.warnings, ...choice.warnings, ...converted.warnings, ...collectIgnoredFieldWarnings(request)];
 
@@ -78,6 +81,24 @@ export function convertResponsesRequestToChat(request: ResponsesRequest, options
   const user = request.safety_identifier ?? request.user;
   if (typeof user === 'string') chatRequest.user = user;
   return { chatRequest, toolNames: convertedTools.toolNames, warnings };
+}
+
+/**
+ * Top-level `tools`, then those of `additional_tools` input items (Codex): the backend sees them all,
+ * never fewer than the client declared. `locate` names each one for warnings.
+ */
+function collectTools(topLevel: readonly ResponsesTool[], input: readonly ResponsesInputItem[]): { tools: ResponsesTool[]; locate: (index: number) => string } {
+  const tools = [...topLevel];
+  const places = topLevel.map((_, index) => `tools[${index}]`);
+  input.forEach((item, itemIndex) => {
+    const known = readKnownInputItem(item);
+    if (known?.type !== 'additional_tools') return;
+    known.tools.forEach((tool, toolIndex) => {
+      tools.push(tool);
+      places.push(`input[${itemIndex}].tools[${toolIndex}]`);
+    });
+  });
+  return { tools, locate: (index) => places[index] ?? `tools[${index}]` };
 }
 
 /** Responses `text.format` is flat; Chat nests the schema under `json_schema` (responses-api.md §1.4). */

@@ -1,0 +1,84 @@
+import { type Response, type ResponseStreamEvent, isTerminalEvent } from '@rgw/responses';
+import type { WebSocket } from 'ws';
+import type { TurnSink } from '../turns/turn-sink.ts';
+
+export interface WebSocketSinkOptions {
+  /**
+   * Most bytes queued for the client before a write waits for the socket to drain (and the runner's
+   * backend read with it): a client that stops reading holds the backend back instead of growing our memory.
+   */
+  readonly maxBufferedBytes: number;
+  /**
+   * Called with the final Response before its terminal frame goes out (after the runner stored it):
+   * the connection caches it and takes the next `response.create`, which a client may send the
+   * moment it reads that frame.
+   */
+  readonly beforeTerminal?: (response: Response) => void | Promise<void>;
+}
+
+export interface WebSocketSink extends TurnSink {
+  /**
+   * Sends a `keepalive` event if nothing went out since the previous call (the connection's timer
+   * calls it every WEBSOCKET_KEEPALIVE_SECONDS while the turn runs).
+   */
+  keepAlive(): void;
+  /** True once the terminal event went out. */
+  readonly ended: boolean;
+}
+
+/**
+ * The WebSocket transport of a turn: the events the SSE path sends, one JSON text frame each, in order,
+ * nothing held back (there is no HTTP status to settle on a socket). During a long backend prefill it
+ * adds `{"type":"keepalive","sequence_number":n}` events, as OpenAI's own streams do: Codex fails a
+ * stream after 300 s without a frame and does not count pings, and it (like the openai SDKs) passes
+ * over an event type it does not act on. A keepalive takes its place in the numbering, so the events
+ * after it are renumbered: sequence numbers stay unique and increasing.
+ */
+export function createWebSocketSink(socket: WebSocket, options: WebSocketSinkOptions): WebSocketSink {
+  let shift = 0;
+  let lastSequence = -1;
+  let sentSinceCheck = false;
+  let ended = false;
+
+  function send(text: string): Promise<void> | undefined {
+    sentSinceCheck = true;
+    if (socket.readyState !== socket.OPEN) return undefined;
+    if (socket.bufferedAmount + text.length <= options.maxBufferedBytes) {
+      socket.send(text);
+      return undefined;
+    }
+    // Resolved once this frame reached the kernel (or the socket failed): everything before it did too.
+    return new Promise<void>((resolve) => socket.send(text, () => resolve()));
+  }
+
+  function renumber(event: ResponseStreamEvent): ResponseStreamEvent {
+    if (shift === 0) {
+      lastSequence = event.sequence_number;
+      return event;
+    }
+    lastSequence = event.sequence_number + shift;
+    return { ...event, sequence_number: lastSequence };
+  }
+
+  return {
+    streaming: true,
+    write(event) {
+      if (!isTerminalEvent(event)) return send(JSON.stringify(renumber(event)));
+      ended = true;
+      const terminal = renumber(event);
+      const before = options.beforeTerminal?.(event.response);
+      return before ? before.then(() => send(JSON.stringify(terminal))) : send(JSON.stringify(terminal));
+    },
+    keepAlive() {
+      if (!sentSinceCheck && !ended) {
+        shift += 1;
+        lastSequence += 1;
+        void send(JSON.stringify({ type: 'keepalive', sequence_number: lastSequence }));
+      }
+      sentSinceCheck = false;
+    },
+    get ended() {
+      return ended;
+    },
+  };
+}
