@@ -31,6 +31,8 @@ export interface ConnectOptions {
   readonly headers?: Readonly<Record<string, string>>;
   /** Offer permessage-deflate (Codex does); default false, as the openai SDK. */
   readonly perMessageDeflate?: boolean;
+  /** Answer the server's pings (default true); false plays a dead peer. */
+  readonly autoPong?: boolean;
 }
 
 /** `http://127.0.0.1:port/v1` → `ws://127.0.0.1:port/v1/responses`, as Codex and the SDK build it. */
@@ -51,7 +53,7 @@ export function isTerminalFrame(frame: Frame): boolean {
 
 export function connectSocket(url: string, options: ConnectOptions = {}): Promise<SocketClient> {
   const headers = { ...(options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` }), ...options.headers };
-  const socket = new WebSocket(url, { headers, perMessageDeflate: options.perMessageDeflate ?? false });
+  const socket = new WebSocket(url, { headers, perMessageDeflate: options.perMessageDeflate ?? false, autoPong: options.autoPong ?? true });
   const frames: Frame[] = [];
   const listeners = new Set<() => void>();
   let cursor = 0;

@@ -214,6 +214,7 @@ export function openResponsesConnection(deps: GatewayDependencies, socket: WebSo
 
     /** Before the terminal frame goes out: cache the response (or forget a failed continuation's parent), then take the next frame. */
     async function settle(response: Response): Promise<void> {
+      logFields.response_id = response.id;
       outcome = response.status === 'completed' ? 'completed' : response.status === 'incomplete' ? 'incomplete' : 'failed';
       if (outcome === 'failed') await forgetPrevious();
       else await remember?.(response);
@@ -234,6 +235,9 @@ export function openResponsesConnection(deps: GatewayDependencies, socket: WebSo
       if (compactionTrigger) kind = 'compaction';
       previousId = request.previous_response_id ?? null;
       logFields.model = request.model.slice(0, 200);
+      // What a continuation sent: the id it chained from and how many new items (Codex sends only those).
+      logFields.previous_response_id = previousId;
+      logFields.input_items = Array.isArray(request.input) ? request.input.length : 1;
       const conversation = await prepareConversation(request, { store, owner: context.owner, createId: deps.createId, unseal: deps.unsealReasoning, log });
       // A chain that lives only on this socket is stored whole when a response of it goes to the shared
       // store, so that record never points at responses no other replica can read.
