@@ -50,13 +50,13 @@ async function readMetrics(gateway: InProcessGateway): Promise<string> {
 }
 
 describe('timers', () => {
-  const gateway = useGateway({ WEBSOCKET_IDLE_TIMEOUT_SECONDS: '0.6', WEBSOCKET_KEEPALIVE_SECONDS: '0.1', WEBSOCKET_MAX_FRAME_BYTES: '65536' });
+  const gateway = useGateway({ WEBSOCKET_IDLE_TIMEOUT_SECONDS: '1', WEBSOCKET_KEEPALIVE_SECONDS: '0.2', WEBSOCKET_MAX_FRAME_BYTES: '65536' });
 
   it('closes a connection with no response and no frame for WEBSOCKET_IDLE_TIMEOUT_SECONDS with 1000', async () => {
     const startedAt = performance.now();
     const client = await connect(gateway());
     await expect(client.closed).resolves.toEqual({ code: 1000, reason: 'idle timeout' });
-    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(600);
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(1_000);
   });
 
   it('sends keepalive events while the backend prefills, numbered in sequence with the events, and the idle timeout does not cut the response', async () => {
@@ -66,8 +66,8 @@ describe('timers', () => {
 
     const created = frames.findIndex((frame) => frame.type === 'response.created');
     const keepalives = frames.slice(0, created).filter((frame) => frame.type === 'keepalive');
-    // 1.5 s of silence at a 0.1 s period: comfortably more than a handful.
-    expect(keepalives.length).toBeGreaterThanOrEqual(5);
+    // 1.5 s of silence at a 0.2 s period: a handful.
+    expect(keepalives.length).toBeGreaterThanOrEqual(4);
     expect(frames.slice(0, created).every((frame) => frame.type === 'keepalive')).toBe(true);
     expect(frames.map((frame) => frame['sequence_number'])).toEqual(frames.map((_, index) => index));
     expect(frames.at(-1)).toMatchObject({ type: 'response.completed', response: { status: 'completed' } });
@@ -84,7 +84,7 @@ describe('timers', () => {
 
   it('drops a peer that stops answering pings', async () => {
     const client = await connect(gateway(), { autoPong: false });
-    // Three missed periods of 0.1 s: the server terminates, the client sees an abnormal close.
+    // Three missed periods of 0.2 s: the server terminates, the client sees an abnormal close.
     await expect(client.closed).resolves.toMatchObject({ code: 1006 });
   });
 });

@@ -334,7 +334,9 @@ describe('remote compaction v2 (a trailing compaction_trigger) and other Codex i
     ]);
     expect(compacted.map((frame) => frame['sequence_number'])).toEqual([0, 1, 2, 3, 4]);
     const output = responseOf(compacted).output;
-    expect(output).toEqual([{ id: expect.stringMatching(/^cmp_/), type: 'compaction', encrypted_content: expect.any(String) }]);
+    expect(output.map((item) => item.type)).toEqual(['compaction']);
+    expect(output[0]?.['id']).toMatch(/^cmp_/);
+    expect(Object.keys(output[0] ?? {}).sort()).toEqual(['encrypted_content', 'id', 'type']);
     expect(JSON.stringify(compacted)).not.toContain('slate.');
     // The summary turn saw the whole conversation and the hand-off prompt, last.
     const summaryTurn = messagesOf(setup.backend.chatRequests()[1]);
@@ -465,7 +467,7 @@ describe('operations', () => {
       ['conn-ops.1', 'generate', 'completed'],
       ['conn-ops.2', 'warmup', 'completed'],
     ]);
-    expect(turns[0]).toMatchObject({ model: DEFAULT_MODEL_ID, input_tokens: expect.any(Number), output_tokens: expect.any(Number) });
+    expect(turns[0]).toMatchObject({ model: DEFAULT_MODEL_ID, input_tokens: 12, output_tokens: 'measured'.length });
     expect(setup.backend.chatRequests()[0]?.headers['x-request-id']).toBe('conn-ops.1');
     const closed = setup.gateway.logRecords().find((record) => record['msg'] === 'websocket connection closed' && record['request_id'] === 'conn-ops');
     expect(closed).toMatchObject({ close_code: 1000, turns: 2 });

@@ -142,7 +142,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   const drainer = createConnectionDrainer(server);
   // WebSocket mode on GET /v1/responses; with it off, upgrades still get an answer (426, not a reset).
   const websockets = createResponsesWebSocketServer(deps);
-  server.on('upgrade', websockets.handleUpgrade);
+  server.on('upgrade', (req, socket, head) => websockets.handleUpgrade(req, socket, head));
   server.listen(config.PORT, config.HOST);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
