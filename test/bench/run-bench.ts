@@ -9,6 +9,7 @@
  *   npm run bench -- --json out.json    also write the JSON summary to a file
  *   npm run bench -- --no-write         do not touch docs/benchmarks.md
  *   npm run bench -- --render-only s.json   rewrite docs/benchmarks.md from a saved summary, measuring nothing
+ *   npm run bench -- --only tool-loop       only the 20-turn tool loop, WebSocket against HTTP (prints, writes nothing)
  *
  * Speed targets are checked here, never in timed tests.
  */
@@ -30,6 +31,7 @@ import {
 } from './bench-processes.ts';
 import { type BenchRequest, percentile, runFixedRateLatency, runStreams, runThroughput } from './load-clients.ts';
 import { type BenchSummary, type TargetName, checkTargets, renderBenchmarksDoc } from './render-benchmarks-doc.ts';
+import { runToolLoopComparison } from './tool-loop.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -39,6 +41,7 @@ const { values: flags } = parseArgs({
     json: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     'render-only': { type: 'string' },
+    only: { type: 'string' },
   },
 });
 
@@ -59,6 +62,8 @@ const settings = {
   openStreamChunks: 20,
   leakRequests: quick ? 10_000 : 100_000,
   leakBlocks: 5,
+  toolLoopTurns: 20,
+  toolLoopRepetitions: quick ? 2 : 9,
 };
 
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -224,6 +229,16 @@ async function main(): Promise<void> {
       }
     }
 
+    const embeddedTarget = targets.find((target) => target.name === 'embedded');
+    log(`tool loop: ${settings.toolLoopTurns} turns over WebSocket against HTTP, ${settings.toolLoopRepetitions} repetitions each, interleaved`);
+    const toolLoop = await runToolLoopComparison({
+      gatewayOrigin: embeddedTarget!.origin,
+      backendOrigin: backend.origin,
+      gatewayPid: embeddedTarget!.gatewayPid!,
+      turns: settings.toolLoopTurns,
+      repetitions: settings.toolLoopRepetitions,
+    });
+
     log('restarting the hops for the memory phases');
     await Promise.all(targets.map((target) => target.stop()));
     const hops = await startHops();
@@ -288,6 +303,7 @@ async function main(): Promise<void> {
       chunkCpu: aggregate(rounds.chunkCpu),
       openStreams,
       leak,
+      toolLoop,
     };
     const summaryWithChecks = { ...summary, targets: checkTargets(summary) };
     process.stdout.write(`${JSON.stringify(summaryWithChecks, null, 2)}\n`);
@@ -329,5 +345,30 @@ function aggregate(table: Map<TargetName, unknown[]>): Partial<Record<TargetName
   return result;
 }
 
+/** `--only tool-loop`: the backend and one embedded gateway, the tool-loop phase, its JSON on stdout. */
+async function runToolLoopOnly(): Promise<void> {
+  const started: BenchProcess[] = [];
+  try {
+    await warmCompileCache();
+    const backend = await startBenchScript('backend', 'test/bench/fast-backend.ts');
+    started.push(backend);
+    const gateway = await startGatewayProcess({ name: 'embedded', upstreamBaseUrl: `${backend.origin}/v1`, logLevel: flags['log-level'] ?? 'info' });
+    started.push(gateway);
+    log(`tool loop: ${settings.toolLoopTurns} turns over WebSocket against HTTP, ${settings.toolLoopRepetitions} repetitions each, interleaved`);
+    const result = await runToolLoopComparison({
+      gatewayOrigin: gateway.origin,
+      backendOrigin: backend.origin,
+      gatewayPid: gateway.pid,
+      turns: settings.toolLoopTurns,
+      repetitions: settings.toolLoopRepetitions,
+    });
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    if (flags.json) writeFileSync(flags.json, `${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    await Promise.allSettled(started.reverse().map((child) => child.stop()));
+  }
+}
+
 if (flags['render-only']) writeDoc(JSON.parse(readFileSync(flags['render-only'], 'utf8')) as BenchSummary);
+else if (flags.only === 'tool-loop') await runToolLoopOnly();
 else await main();

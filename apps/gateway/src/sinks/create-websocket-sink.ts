@@ -2,6 +2,13 @@ import { type Response, type ResponseStreamEvent, isTerminalEvent } from '@rgw/r
 import type { WebSocket } from 'ws';
 import type { TurnSink } from '../turns/turn-sink.ts';
 
+/**
+ * Events go out uncompressed even when the client negotiated permessage-deflate: they are small and
+ * latency-bound, and with context takeover `ws` compresses every message whatever its threshold. That
+ * was 4 ms of CPU and a zlib thread-pool round trip per turn of 25 frames (docs/benchmarks.md, "tool loop").
+ */
+export const PLAIN = { compress: false } as const;
+
 export interface WebSocketSinkOptions {
   /**
    * Most bytes queued for the client before a write waits for the socket to drain (and the runner's
@@ -44,11 +51,11 @@ export function createWebSocketSink(socket: WebSocket, options: WebSocketSinkOpt
     sentSinceCheck = true;
     if (socket.readyState !== socket.OPEN) return undefined;
     if (socket.bufferedAmount + text.length <= options.maxBufferedBytes) {
-      socket.send(text);
+      socket.send(text, PLAIN);
       return undefined;
     }
     // Resolved once this frame reached the kernel (or the socket failed): everything before it did too.
-    return new Promise<void>((resolve) => socket.send(text, () => resolve()));
+    return new Promise<void>((resolve) => socket.send(text, PLAIN, () => resolve()));
   }
 
   function renumber(event: ResponseStreamEvent): ResponseStreamEvent {

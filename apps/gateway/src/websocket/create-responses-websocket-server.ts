@@ -29,8 +29,10 @@ export function createResponsesWebSocketServer(deps: GatewayDependencies): Respo
   const server = new WebSocketServer({
     noServer: true,
     maxPayload: config.WEBSOCKET_MAX_FRAME_BYTES,
-    // Below 1 KiB (most deltas) compressing costs more than it saves.
-    perMessageDeflate: { threshold: 1024 },
+    // Accepted when offered, so a client's frames (a whole create body) may come compressed. What we
+    // send goes out plain (`compress: false` on every send, which RFC 7692 allows per message), see
+    // sinks/create-websocket-sink.ts.
+    perMessageDeflate: true,
     clientTracking: false,
   });
   const requestIds = new WeakMap<IncomingMessage, string>();

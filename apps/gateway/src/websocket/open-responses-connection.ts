@@ -10,7 +10,7 @@ import type { GatewayDependencies } from '../gateway-dependencies.ts';
 import { formatDuration } from '../http/limit-request-rate.ts';
 import { readCreateRequest } from '../routes/read-create-request.ts';
 import { runResponseTurn } from '../routes/run-response-turn.ts';
-import { type WebSocketSink, createWebSocketSink } from '../sinks/create-websocket-sink.ts';
+import { PLAIN, type WebSocketSink, createWebSocketSink } from '../sinks/create-websocket-sink.ts';
 import { SHUTTING_DOWN_CODE } from '../turns/map-response-failure.ts';
 import type { Turn } from '../turns/turn.ts';
 import { warmUpTurn } from '../turns/warm-up-turn.ts';
@@ -83,7 +83,7 @@ export function openResponsesConnection(deps: GatewayDependencies, socket: WebSo
   context.log.info({ request_id: context.connectionId }, 'websocket connection opened');
 
   const sendFrame = (frame: unknown) => {
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame));
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(frame), PLAIN);
   };
   const close = (code: number, reason: string) => {
     if (closing) return;
