@@ -35,4 +35,22 @@ describe('loadConfig', () => {
   it('rejects a headers timeout longer than the request timeout', () => {
     expect(() => loadConfig({ SERVER_HEADERS_TIMEOUT_MS: '5000', SERVER_REQUEST_TIMEOUT_MS: '1000' })).toThrowError(/SERVER_HEADERS_TIMEOUT_MS/);
   });
+
+  it("defaults WebSocket mode on with OpenAI's 60-minute limit, and takes fractions of seconds for its timers", () => {
+    const defaults = loadConfig({});
+    expect(defaults).toMatchObject({
+      WEBSOCKET_ENABLED: true,
+      WEBSOCKET_MAX_CONNECTION_SECONDS: 3600,
+      WEBSOCKET_IDLE_TIMEOUT_SECONDS: 900,
+      WEBSOCKET_KEEPALIVE_SECONDS: 15,
+      WEBSOCKET_MAX_FRAME_BYTES: 20 * 1024 * 1024,
+      WEBSOCKET_CACHE_MAX_RESPONSES: 8,
+    });
+    expect(loadConfig({ WEBSOCKET_ENABLED: 'false', WEBSOCKET_KEEPALIVE_SECONDS: '0.2' })).toMatchObject({
+      WEBSOCKET_ENABLED: false,
+      WEBSOCKET_KEEPALIVE_SECONDS: 0.2,
+    });
+    expect(() => loadConfig({ WEBSOCKET_IDLE_TIMEOUT_SECONDS: '0' })).toThrowError(/WEBSOCKET_IDLE_TIMEOUT_SECONDS/);
+    expect(() => loadConfig({ WEBSOCKET_CACHE_MAX_RESPONSES: '1.5' })).toThrowError(/WEBSOCKET_CACHE_MAX_RESPONSES/);
+  });
 });
