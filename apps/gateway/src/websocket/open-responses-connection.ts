@@ -182,7 +182,9 @@ export function openResponsesConnection(deps: GatewayDependencies, socket: WebSo
         ),
       );
     }
-    if (limitReached || draining || closing) {
+    // Our close frame is on its way (idle, limit, drain): nothing more is taken.
+    if (closing) return undefined;
+    if (limitReached || draining) {
       if (!limitReached) sendFrame(buildErrorFrame(createShuttingDownError()));
       return closeIfDone();
     }
@@ -198,7 +200,9 @@ export function openResponsesConnection(deps: GatewayDependencies, socket: WebSo
   async function runFrame(event: Record<string, unknown>): Promise<void> {
     const startedAt = performance.now();
     turnCount += 1;
-    const requestId = `${context.connectionId}.${turnCount}`;
+    // This turn's number: the next frame may start before this one's bookkeeping is done.
+    const turnNumber = turnCount;
+    const requestId = `${context.connectionId}.${turnNumber}`;
     const log = context.log.child({ request_id: requestId });
     const controller = new AbortController();
     const untrack = deps.turnShutdown.track(controller);
@@ -289,7 +293,7 @@ export function openResponsesConnection(deps: GatewayDependencies, socket: WebSo
       if (inFlight === current) inFlight = null;
       lastActivityAt = performance.now();
       metrics.websocketTurns.inc({ kind, outcome });
-      log.info({ ...logFields, turn: turnCount, kind, outcome, duration_ms: Math.round(performance.now() - startedAt) }, 'websocket turn');
+      log.info({ ...logFields, turn: turnNumber, kind, outcome, duration_ms: Math.round(performance.now() - startedAt) }, 'websocket turn');
       closeIfDone();
     }
   }
