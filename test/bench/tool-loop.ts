@@ -52,7 +52,7 @@ export interface ToolLoopResult {
   readonly websocketClientBytesFrom5: number;
   /** The largest WebSocket ÷ HTTP client-bytes ratio of any turn from 5 on. */
   readonly worstBytesRatioFrom5: number;
-  /** Gateway CPU per turn over whole loops, µs. */
+  /** Gateway CPU per turn over all repetitions' loops, µs. */
   readonly httpGatewayCpuMicrosPerTurn: number;
   readonly websocketGatewayCpuMicrosPerTurn: number;
 }
@@ -329,7 +329,9 @@ export async function runToolLoopComparison(options: ToolLoopOptions): Promise<T
     websocketFrameBytes: at('websocket', 'frameBytes', index),
   }));
   const from5 = perTurn.filter((turn) => turn.turn >= 5);
-  const cpuPerTurn = (name: 'http' | 'websocket') => (median(measured[name].map((loop) => loop.gatewayCpuSeconds)) * 1e6) / options.turns;
+  // Summed over every repetition: /proc counts CPU in 10 ms ticks, too coarse for one loop of 20 turns.
+  const cpuPerTurn = (name: 'http' | 'websocket') =>
+    (measured[name].reduce((total, loop) => total + loop.gatewayCpuSeconds, 0) * 1e6) / (options.turns * measured[name].length);
   return {
     turns: options.turns,
     repetitions: options.repetitions,

@@ -375,13 +375,17 @@ describe('remote compaction v2 (a trailing compaction_trigger) and other Codex i
     ]);
   });
 
-  it('refuses a compaction_trigger that is not the final input item', async () => {
+  it('refuses a compaction_trigger that is not the final input item, or that rides on a warm-up', async () => {
     const client = await connect();
     const refused = terminalOf(await client.create({ model: DEFAULT_MODEL_ID, input: [{ type: 'compaction_trigger' }, { role: 'user', content: 'after' }] }));
     expect(refused).toMatchObject({
       status: 400,
       error: { code: 'invalid_value', param: 'input[0]', message: "The 'compaction_trigger' item must be the final input item." },
     });
+    const warmUp = terminalOf(
+      await client.create({ model: DEFAULT_MODEL_ID, generate: false, input: [{ role: 'user', content: 'x' }, { type: 'compaction_trigger' }] }),
+    );
+    expect(warmUp).toMatchObject({ status: 400, error: { code: 'invalid_value', param: 'generate' } });
     expect(setup.backend.chatRequests()).toHaveLength(0);
   });
 

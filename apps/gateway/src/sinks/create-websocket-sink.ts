@@ -16,11 +16,12 @@ export interface WebSocketSinkOptions {
    */
   readonly maxBufferedBytes: number;
   /**
-   * Called with the final Response before its terminal frame goes out (after the runner stored it):
-   * the connection caches it and takes the next `response.create`, which a client may send the
-   * moment it reads that frame.
+   * Called with the final Response right after its terminal frame was handed to the socket, in the
+   * same synchronous step: whatever it does synchronously is done before the client's next frame can
+   * be read (the connection caches the response there and takes the next `response.create`), and none
+   * of it delays the frame.
    */
-  readonly beforeTerminal?: (response: Response) => void | Promise<void>;
+  readonly onTerminal?: (response: Response) => void;
 }
 
 export interface WebSocketSink extends TurnSink {
@@ -72,9 +73,9 @@ export function createWebSocketSink(socket: WebSocket, options: WebSocketSinkOpt
     write(event) {
       if (!isTerminalEvent(event)) return send(JSON.stringify(renumber(event)));
       ended = true;
-      const terminal = renumber(event);
-      const before = options.beforeTerminal?.(event.response);
-      return before ? before.then(() => send(JSON.stringify(terminal))) : send(JSON.stringify(terminal));
+      const sent = send(JSON.stringify(renumber(event)));
+      options.onTerminal?.(event.response);
+      return sent;
     },
     keepAlive() {
       if (!sentSinceCheck && !ended) {

@@ -74,6 +74,8 @@ export function openResponsesConnection(deps: GatewayDependencies, socket: WebSo
   let lastActivityAt = openedAt;
   let lastPongAt = openedAt;
   let inFlight: InFlight | null = null;
+  /** The last write to the cache, which the next turn waits for before it reads the cache. */
+  let cacheWrite: Promise<unknown> = Promise.resolve();
   let turnCount = 0;
   let draining = false;
   let limitReached = false;
@@ -206,7 +208,7 @@ export function openResponsesConnection(deps: GatewayDependencies, socket: WebSo
     const log = context.log.child({ request_id: requestId });
     const controller = new AbortController();
     const untrack = deps.turnShutdown.track(controller);
-    const sink = createWebSocketSink(socket, { maxBufferedBytes: MAX_BUFFERED_BYTES, beforeTerminal: (response) => settle(response) });
+    const sink = createWebSocketSink(socket, { maxBufferedBytes: MAX_BUFFERED_BYTES, onTerminal: (response) => settle(response) });
     // Taken at once (before any await): a second response.create arriving meanwhile is refused.
     const current: InFlight = { controller, sink };
     inFlight = current;
@@ -214,21 +216,25 @@ export function openResponsesConnection(deps: GatewayDependencies, socket: WebSo
     let kind: TurnKind = event['generate'] === false ? 'warmup' : 'generate';
     let outcome: TurnOutcome = 'error';
     let previousId: string | null = null;
-    let remember: ((response: Response) => Promise<void>) | undefined;
+    let remember: ((response: Response) => void) | undefined;
 
-    /** Before the terminal frame goes out: cache the response (or forget a failed continuation's parent), then take the next frame. */
-    async function settle(response: Response): Promise<void> {
+    /**
+     * Right after the terminal frame went out: cache the response (or forget a failed continuation's
+     * parent) and take the next frame, which waits for that write (`cacheWrite`) before it reads the
+     * cache. Serialising the conversation thus never delays the terminal frame.
+     */
+    function settle(response: Response): void {
       logFields.response_id = response.id;
       outcome = response.status === 'completed' ? 'completed' : response.status === 'incomplete' ? 'incomplete' : 'failed';
-      if (outcome === 'failed') await forgetPrevious();
-      else await remember?.(response);
+      if (outcome === 'failed') forgetPrevious();
+      else remember?.(response);
       if (inFlight === current) inFlight = null;
       lastActivityAt = performance.now();
     }
     /** A failed continuation evicts what it continued from (OpenAI's rule): a retry gets previous_response_not_found. */
-    async function forgetPrevious(): Promise<void> {
+    function forgetPrevious(): void {
       if (previousId === null) return;
-      await cache.delete(context.owner, previousId);
+      cacheWrite = cache.delete(context.owner, previousId).catch(() => undefined);
       localOnly.delete(previousId);
     }
 
@@ -236,20 +242,30 @@ export function openResponsesConnection(deps: GatewayDependencies, socket: WebSo
       const body = readCreateBody(event);
       await limitRate();
       const { request, compactionTrigger } = readCreateRequest(body, config.MAX_INPUT_ITEMS);
+      if (compactionTrigger && kind === 'warmup') {
+        throw new InvalidRequestError('A warm-up (generate: false) cannot carry a compaction_trigger: compaction needs the model.', {
+          param: 'generate',
+          code: 'invalid_value',
+        });
+      }
       if (compactionTrigger) kind = 'compaction';
       previousId = request.previous_response_id ?? null;
       logFields.model = request.model.slice(0, 200);
       // What a continuation sent: the id it chained from and how many new items (Codex sends only those).
       logFields.previous_response_id = previousId;
       logFields.input_items = Array.isArray(request.input) ? request.input.length : 1;
+      // The previous turn's cache write, made after its terminal frame went out.
+      await cacheWrite;
       const conversation = await prepareConversation(request, { store, owner: context.owner, createId: deps.createId, unseal: deps.unsealReasoning, log });
       // A chain that lives only on this socket is stored whole when a response of it goes to the shared
       // store, so that record never points at responses no other replica can read.
       const chainIsLocal = previousId !== null && localOnly.has(previousId);
       const responseId = deps.createId('resp');
-      remember = async (response) => {
+      remember = (response) => {
         // The whole conversation on one record: continuing never needs an older one, so the cache can stay small.
-        await cache.save(context.owner, { response: response as unknown as StoredResponseObject, inputItems: conversation.conversationItems, ancestorIds: [] });
+        cacheWrite = cache
+          .save(context.owner, { response: response as unknown as StoredResponseObject, inputItems: conversation.conversationItems, ancestorIds: [] })
+          .catch(() => undefined);
         if (request.store === false || chainIsLocal) localOnly.add(response.id);
       };
       const turn: Turn = {
@@ -282,7 +298,7 @@ export function openResponsesConnection(deps: GatewayDependencies, socket: WebSo
         log.error({ err: error }, 'websocket turn failed after its terminal event');
       } else {
         outcome = 'error';
-        await forgetPrevious();
+        forgetPrevious();
         if (!isGatewayError(error)) log.error({ err: error }, 'websocket turn failed');
         const frame = buildErrorFrame(error);
         logFields.error_code = frame.error.code ?? frame.error.type;
