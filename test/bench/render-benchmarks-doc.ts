@@ -351,6 +351,8 @@ export function renderBenchmarksDoc(summary: BenchSummary, earlier: readonly Ear
     '  latency histogram has whole-millisecond resolution); small undici clients (`test/bench/load-clients.ts`) for the',
     '  fixed-rate latency (microseconds), time to first token and the many-open-streams test. Direct and proxy are sent a',
     '  Chat Completions request, the gateways the equivalent Responses request (`input: "Say hello."`).',
+    '- The tool loop (WebSocket against HTTP) runs on an embedded gateway of its own, freshly started, so both',
+    '  transports start from the same state.',
     '- The memory phases (open streams, then the leak check) run on freshly started hops, so they measure what',
     '  streams and requests cost rather than what the throughput phases left in the heap.',
     '- CPU is read from `/proc/<pid>/stat` (user + system, all threads) before and after each phase; RSS from',

@@ -63,7 +63,7 @@ const settings = {
   leakRequests: quick ? 10_000 : 100_000,
   leakBlocks: 5,
   toolLoopTurns: 20,
-  toolLoopRepetitions: quick ? 2 : 9,
+  toolLoopRepetitions: quick ? 3 : 25,
 };
 
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -229,15 +229,19 @@ async function main(): Promise<void> {
       }
     }
 
-    const embeddedTarget = targets.find((target) => target.name === 'embedded');
+    // A gateway of its own: both transports start from the same state, rather than HTTP from a process
+    // the phases above have run a few hundred thousand HTTP requests through.
+    const loopGateway = await startGatewayProcess({ name: 'tool-loop', upstreamBaseUrl, logLevel, cpus: hopCpus });
+    started.push(loopGateway);
     log(`tool loop: ${settings.toolLoopTurns} turns over WebSocket against HTTP, ${settings.toolLoopRepetitions} repetitions each, interleaved`);
     const toolLoop = await runToolLoopComparison({
-      gatewayOrigin: embeddedTarget!.origin,
+      gatewayOrigin: loopGateway.origin,
       backendOrigin: backend.origin,
-      gatewayPid: embeddedTarget!.gatewayPid!,
+      gatewayPid: loopGateway.pid,
       turns: settings.toolLoopTurns,
       repetitions: settings.toolLoopRepetitions,
     });
+    await loopGateway.stop();
 
     log('restarting the hops for the memory phases');
     await Promise.all(targets.map((target) => target.stop()));
@@ -320,6 +324,7 @@ const EARLIER_RUNS = [
   { label: 'after round 1', file: 'test/bench/results-round1.json' },
   { label: 'after round 2', file: 'test/bench/results-round2.json' },
   { label: 'after round 3', file: 'test/bench/results-round3.json' },
+  { label: 'with WebSocket mode', file: 'test/bench/results-websocket-mode.json' },
 ] as const;
 
 /** docs/benchmarks.md from this run, the recorded earlier runs and the notes on what was changed. */

@@ -9,7 +9,7 @@
  *   `previous_response_id` and only the new tool output (Codex with `supports_websockets = true`,
  *   permessage-deflate offered as Codex offers it; tools and other fields sent every turn, as Codex does).
  *
- * Per turn: latency (request written → terminal event; for the socket, from when the compressed frame
+ * It runs on a freshly started embedded gateway of its own. Per turn: latency (request written → terminal event; for the socket, from when the compressed frame
  * was written), bytes the client wrote on its TCP socket (headers, framing and compression included),
  * and the gateway's CPU over each loop.
  */
@@ -308,8 +308,9 @@ export async function runToolLoopComparison(options: ToolLoopOptions): Promise<T
   const loops = { direct: runDirectLoop, http: runHttpLoop, websocket: runWebSocketLoop } as const;
   const order = ['direct', 'http', 'websocket'] as const;
   const measured: Record<(typeof order)[number], LoopMeasure[]> = { direct: [], http: [], websocket: [] };
-  // One loop of each to warm up (JIT, pools), not counted.
-  for (const name of order) await loops[name](options);
+  // Three loops of each to warm up, not counted: the socket path must be as warm (JIT, pools) as the
+  // HTTP path, which earlier bench phases have already run a hundred thousand times.
+  for (let warmUp = 0; warmUp < 3; warmUp += 1) for (const name of order) await loops[name](options);
   for (let repetition = 0; repetition < options.repetitions; repetition += 1) {
     // Rotated each repetition, so no transport always runs right after another.
     for (let step = 0; step < order.length; step += 1) {
