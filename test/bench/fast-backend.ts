@@ -10,7 +10,9 @@
  *   `t<i> `), a finish chunk, a usage chunk and `[DONE]`. Each chunk is its own write on its own
  *   event-loop turn, as a backend generating tokens sends them (a burst would reach the hop as one
  *   TCP read and hide the per-chunk cost). Model `bench-slow` waits `SLOW_CHUNK_MS` between chunks:
- *   it holds streams open for the concurrent-streams memory test.
+ *   it holds streams open for the concurrent-streams memory test. Model `bench-tools` answers every
+ *   streamed request with one `exec_command` call (id, name, arguments in two chunks), numbered by the
+ *   tool results the request already carries: the 20-turn tool loop of test/bench/tool-loop.ts.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,12 +20,13 @@ import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promi
 
 export const FAST_MODEL = 'bench-model';
 export const SLOW_MODEL = 'bench-slow';
+export const TOOLS_MODEL = 'bench-tools';
 const SLOW_CHUNK_MS = Number(process.env['SLOW_CHUNK_MS'] ?? 200);
 const CREATED = 1_767_225_600;
 
 const MODELS = JSON.stringify({
   object: 'list',
-  data: [FAST_MODEL, SLOW_MODEL].map((id) => ({ id, object: 'model', created: CREATED, owned_by: 'bench' })),
+  data: [FAST_MODEL, SLOW_MODEL, TOOLS_MODEL].map((id) => ({ id, object: 'model', created: CREATED, owned_by: 'bench' })),
 });
 
 const COMPLETION = JSON.stringify({
@@ -87,13 +90,43 @@ async function stream(res: ServerResponse, chunks: number, slow: boolean): Promi
   res.end(DONE_FRAME);
 }
 
+/** One `exec_command` call, streamed as a backend generates it; `turn` numbers the call. */
+async function streamToolCall(res: ServerResponse, turn: number): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const call = (fields: Record<string, unknown>) => frame({ tool_calls: [{ index: 0, ...fields }] });
+  const chunks = [
+    ROLE_FRAME,
+    call({ id: `call_bench_${turn}`, type: 'function', function: { name: 'exec_command', arguments: '' } }),
+    call({ function: { arguments: '{"cmd":"sed -n 1,80p ' } }),
+    call({ function: { arguments: `src/module-${turn}.ts"}` } }),
+    frame({}, 'tool_calls'),
+  ];
+  for (const chunk of chunks) {
+    await nextTurn();
+    if (res.destroyed) return;
+    res.write(chunk);
+  }
+  res.write(usageFrame(24));
+  res.end(DONE_FRAME);
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (req.method === 'GET' && req.url === '/v1/models') {
     res.writeHead(200, { 'content-type': 'application/json' }).end(MODELS);
     return;
   }
   if (req.method === 'POST' && req.url === '/v1/chat/completions') {
-    const body = JSON.parse(await readBody(req)) as { stream?: boolean; model?: string; max_tokens?: number; max_completion_tokens?: number };
+    const body = JSON.parse(await readBody(req)) as {
+      stream?: boolean;
+      model?: string;
+      max_tokens?: number;
+      max_completion_tokens?: number;
+      messages?: { role?: string }[];
+    };
+    if (body.stream === true && body.model === TOOLS_MODEL) {
+      await streamToolCall(res, (body.messages ?? []).filter((message) => message.role === 'tool').length + 1);
+      return;
+    }
     if (body.stream === true) {
       await stream(res, body.max_tokens ?? body.max_completion_tokens ?? 16, body.model === SLOW_MODEL);
       return;

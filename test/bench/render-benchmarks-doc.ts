@@ -1,5 +1,6 @@
 /** The benchmark's summary shape, its target checks and docs/benchmarks.md. Pure: no I/O. */
 import type { StorageSummary } from './stored-bytes.ts';
+import type { ToolLoopResult } from './tool-loop.ts';
 
 export type TargetName = 'direct' | 'proxy' | 'embedded' | 'cluster';
 type PerTarget = Partial<Record<TargetName, Record<string, number>>>;
@@ -28,6 +29,8 @@ export interface BenchSummary {
   >;
   /** Redis memory per stored Codex turn and the latency WAIT adds to a save (test/bench/stored-bytes.ts); absent in older runs. */
   readonly storage?: StorageSummary;
+  /** The 20-turn tool loop over WebSocket against HTTP (absent from runs before WebSocket mode). */
+  readonly toolLoop?: ToolLoopResult;
 }
 
 /** Redis memory a stored Codex turn (18 KB tools, 2 KB in, 2 KB out) may take. */
@@ -114,7 +117,68 @@ export function checkTargets(summary: BenchSummary): TargetCheck[] {
       pass: stored.bytesPerTurn <= STORED_TURN_LIMIT_BYTES && stored.readBackIdentical,
     });
   }
+  const loop = summary.toolLoop;
+  if (loop !== undefined) {
+    checks.push({
+      target: 'tool loop: client bytes per turn from turn 5, WebSocket ÷ HTTP (worst turn)',
+      limit: '≤ 0.10',
+      measured: fixed(loop.worstBytesRatioFrom5, 3),
+      pass: loop.worstBytesRatioFrom5 <= 0.1,
+    });
+    checks.push({
+      target: "tool loop: gateway's added latency per turn, WebSocket vs HTTP (median over turns)",
+      limit: '≤ HTTP',
+      measured: `${fixed(loop.websocketAddedMsPerTurn, 3)} vs ${fixed(loop.httpAddedMsPerTurn, 3)} ms`,
+      pass: loop.websocketAddedMsPerTurn <= loop.httpAddedMsPerTurn,
+    });
+  }
   return checks;
+}
+
+/** The tool-loop phase: per-turn latency, client bytes and gateway CPU, WebSocket against HTTP. */
+export function toolLoopTables(loop: ToolLoopResult): string[] {
+  const lines = [
+    `### A ${loop.turns}-turn Codex-like tool loop, WebSocket against HTTP (${loop.repetitions} repetitions each, interleaved; medians)`,
+    '',
+    'Each turn the backend calls `exec_command` and the client sends back 2 KB of output. HTTP sends the whole conversation',
+    'every turn (Codex with `store: false`); the socket sends `previous_response_id` and the new output only (permessage-deflate',
+    'offered, tools and other fields every turn, as Codex does). "Added" is the turn\'s latency minus the same Chat Completions',
+    'request sent to the backend directly. Client bytes are what the client wrote on its TCP socket (headers, framing and',
+    'compression included).',
+    '',
+    row(['measure', 'HTTP', 'WebSocket', 'WebSocket ÷ HTTP']),
+    row(['---', '---:', '---:', '---:']),
+    row(['added latency per turn, ms (median over turns)', fixed(loop.httpAddedMsPerTurn, 3), fixed(loop.websocketAddedMsPerTurn, 3), '–']),
+    row([
+      'client bytes per turn, turns 5–20 (mean)',
+      fixed(loop.httpClientBytesFrom5, 0),
+      fixed(loop.websocketClientBytesFrom5, 0),
+      fixed(loop.websocketClientBytesFrom5 / loop.httpClientBytesFrom5, 3),
+    ]),
+    row([
+      'gateway CPU per turn, µs',
+      fixed(loop.httpGatewayCpuMicrosPerTurn, 0),
+      fixed(loop.websocketGatewayCpuMicrosPerTurn, 0),
+      fixed(loop.websocketGatewayCpuMicrosPerTurn / loop.httpGatewayCpuMicrosPerTurn),
+    ]),
+    '',
+    row(['turn', 'direct ms', 'HTTP ms', 'WebSocket ms', 'HTTP client bytes', 'WebSocket client bytes', 'WebSocket frame bytes (uncompressed)']),
+    row(['---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+  ];
+  for (const turn of loop.perTurn) {
+    lines.push(
+      row([
+        turn.turn,
+        fixed(turn.directMs, 2),
+        fixed(turn.httpMs, 2),
+        fixed(turn.websocketMs, 2),
+        fixed(turn.httpClientBytes, 0),
+        fixed(turn.websocketClientBytes, 0),
+        fixed(turn.websocketFrameBytes, 0),
+      ]),
+    );
+  }
+  return lines;
 }
 
 function row(cells: readonly (string | number)[]): string {
@@ -222,6 +286,7 @@ function resultTables(summary: BenchSummary): string[] {
     lines.push(row([TARGET_LABELS[name], leak.requests, rss, heap, fixed(leakGrowthMb(leak), 1), leak.failed]));
   }
   if (summary.storage !== undefined) lines.push('', ...storageTables(summary.storage));
+  if (summary.toolLoop !== undefined) lines.push('', ...toolLoopTables(summary.toolLoop));
   return lines;
 }
 
@@ -337,6 +402,8 @@ export function renderBenchmarksDoc(summary: BenchSummary, earlier: readonly Ear
     '  latency histogram has whole-millisecond resolution); small undici clients (`test/bench/load-clients.ts`) for the',
     '  fixed-rate latency (microseconds), time to first token and the many-open-streams test. Direct and proxy are sent a',
     '  Chat Completions request, the gateways the equivalent Responses request (`input: "Say hello."`).',
+    '- The tool loop (WebSocket against HTTP) runs on an embedded gateway of its own, freshly started, so both',
+    '  transports start from the same state.',
     '- The memory phases (open streams, then the leak check) run on freshly started hops, so they measure what',
     '  streams and requests cost rather than what the throughput phases left in the heap.',
     '- CPU is read from `/proc/<pid>/stat` (user + system, all threads) before and after each phase; RSS from',

@@ -12,6 +12,7 @@
  *   npm run bench -- --render-only s.json --check   exit 1 if docs/benchmarks.md is not what that renders (writes nothing)
  *   npm run bench -- --storage-only     only the stored-response phase (Redis bytes per Codex turn, WAIT latency); prints it
  *   npm run bench -- --storage-baseline <checkout>   that phase also for another checkout (before/after)
+ *   npm run bench -- --only tool-loop       only the 20-turn tool loop, WebSocket against HTTP (prints, writes nothing)
  *
  * Speed targets are checked here, never in timed tests.
  */
@@ -34,6 +35,7 @@ import {
 import { type BenchRequest, percentile, runFixedRateLatency, runStreams, runThroughput } from './load-clients.ts';
 import { type BenchSummary, type TargetName, checkTargets, renderBenchmarksDoc } from './render-benchmarks-doc.ts';
 import { measureStorage } from './stored-bytes.ts';
+import { runToolLoopComparison } from './tool-loop.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -46,6 +48,7 @@ const { values: flags } = parseArgs({
     check: { type: 'boolean', default: false },
     'storage-only': { type: 'boolean', default: false },
     'storage-baseline': { type: 'string' },
+    only: { type: 'string' },
   },
 });
 
@@ -66,6 +69,8 @@ const settings = {
   openStreamChunks: 20,
   leakRequests: quick ? 10_000 : 100_000,
   leakBlocks: 5,
+  toolLoopTurns: 20,
+  toolLoopRepetitions: quick ? 3 : 25,
 };
 
 const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -231,6 +236,20 @@ async function main(): Promise<void> {
       }
     }
 
+    // A gateway of its own: both transports start from the same state, rather than HTTP from a process
+    // the phases above have run a few hundred thousand HTTP requests through.
+    const loopGateway = await startGatewayProcess({ name: 'tool-loop', upstreamBaseUrl, logLevel, cpus: hopCpus });
+    started.push(loopGateway);
+    log(`tool loop: ${settings.toolLoopTurns} turns over WebSocket against HTTP, ${settings.toolLoopRepetitions} repetitions each, interleaved`);
+    const toolLoop = await runToolLoopComparison({
+      gatewayOrigin: loopGateway.origin,
+      backendOrigin: backend.origin,
+      gatewayPid: loopGateway.pid,
+      turns: settings.toolLoopTurns,
+      repetitions: settings.toolLoopRepetitions,
+    });
+    await loopGateway.stop();
+
     log('restarting the hops for the memory phases');
     await Promise.all(targets.map((target) => target.stop()));
     const hops = await startHops();
@@ -299,6 +318,7 @@ async function main(): Promise<void> {
       openStreams,
       leak,
       storage,
+      toolLoop,
     };
     const summaryWithChecks = { ...summary, targets: checkTargets(summary) };
     process.stdout.write(`${JSON.stringify(summaryWithChecks, null, 2)}\n`);
@@ -315,6 +335,7 @@ const EARLIER_RUNS = [
   { label: 'after round 1', file: 'test/bench/results-round1.json' },
   { label: 'after round 2', file: 'test/bench/results-round2.json' },
   { label: 'after round 3', file: 'test/bench/results-round3.json' },
+  { label: 'with WebSocket mode', file: 'test/bench/results-websocket-mode.json' },
 ] as const;
 
 /** docs/benchmarks.md from this run, the recorded earlier runs and the notes on what was changed. */
@@ -348,9 +369,34 @@ function aggregate(table: Map<TargetName, unknown[]>): Partial<Record<TargetName
   return result;
 }
 
+/** `--only tool-loop`: the backend and one embedded gateway, the tool-loop phase, its JSON on stdout. */
+async function runToolLoopOnly(): Promise<void> {
+  const started: BenchProcess[] = [];
+  try {
+    await warmCompileCache();
+    const backend = await startBenchScript('backend', 'test/bench/fast-backend.ts');
+    started.push(backend);
+    const gateway = await startGatewayProcess({ name: 'embedded', upstreamBaseUrl: `${backend.origin}/v1`, logLevel: flags['log-level'] ?? 'info' });
+    started.push(gateway);
+    log(`tool loop: ${settings.toolLoopTurns} turns over WebSocket against HTTP, ${settings.toolLoopRepetitions} repetitions each, interleaved`);
+    const result = await runToolLoopComparison({
+      gatewayOrigin: gateway.origin,
+      backendOrigin: backend.origin,
+      gatewayPid: gateway.pid,
+      turns: settings.toolLoopTurns,
+      repetitions: settings.toolLoopRepetitions,
+    });
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    if (flags.json) writeFileSync(flags.json, `${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    await Promise.allSettled(started.reverse().map((child) => child.stop()));
+  }
+}
+
 if (flags['render-only']) writeDoc(JSON.parse(readFileSync(flags['render-only'], 'utf8')) as BenchSummary);
 else if (flags['storage-only']) {
   const storage = await measureStorage({ quick, ...(flags['storage-baseline'] === undefined ? {} : { baselineCwd: flags['storage-baseline'] }) });
   process.stdout.write(`${JSON.stringify(storage, null, 2)}\n`);
   if (flags.json) writeFileSync(flags.json, `${JSON.stringify(storage, null, 2)}\n`);
-} else await main();
+} else if (flags.only === 'tool-loop') await runToolLoopOnly();
+else await main();

@@ -5,7 +5,7 @@
  * `response.completed` sent) still readable after the failover, and every other request failing
  * cleanly (503 store_unavailable with Retry-After, or `response.failed` in the stream), none hanging.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRedisSentinel, type TestRedisSentinel } from '../support/redis-sentinel.ts';
 import { DEFAULT_MODEL_ID, textAnswer } from '../support/scripted-backend.ts';
 import type { StartedGateway } from '../support/start-gateway.ts';
@@ -121,8 +121,14 @@ describe('Sentinel (REDIS_SENTINELS + REDIS_SENTINEL_MASTER)', () => {
     );
     expect(unclean).toEqual([]);
     expect(lost).toEqual([]);
-    // Replicas stay usable: a conversation continues on the promoted master.
-    const next = await create(replicas[1], { input: 'after the failover', previous_response_id: acknowledgedIds.at(-1) });
-    expect(next.status).toBe(200);
+    // Replicas stay usable: a conversation continues on the promoted master (once the killed one, back
+    // as its replica, has resynced: until then saves are refused with replica_ack, by design).
+    await vi.waitFor(
+      async () => {
+        const next = await create(replicas[1], { input: 'after the failover', previous_response_id: acknowledgedIds.at(-1) });
+        expect(next.status).toBe(200);
+      },
+      { timeout: 30_000, interval: 250 },
+    );
   }, 120_000);
 });

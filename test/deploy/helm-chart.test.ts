@@ -215,4 +215,24 @@ describe('Helm chart', () => {
       securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
     });
   });
+
+  it('gives the ingress long idle timeouts for SSE and WebSocket mode by default, and sets the WebSocket settings', () => {
+    expect(values).toMatchObject({
+      gateway: {
+        ingress: {
+          annotations: {
+            'nginx.ingress.kubernetes.io/proxy-read-timeout': '3600',
+            'nginx.ingress.kubernetes.io/proxy-send-timeout': '3600',
+            'nginx.ingress.kubernetes.io/proxy-buffering': 'off',
+          },
+        },
+      },
+      config: { websocketEnabled: true, websocketMaxConnectionSeconds: 3600 },
+    });
+    const configMap = templates.get('configmap.yaml') ?? '';
+    for (const name of ['WEBSOCKET_ENABLED', 'WEBSOCKET_MAX_CONNECTION_SECONDS', 'WEBSOCKET_IDLE_TIMEOUT_SECONDS', 'WEBSOCKET_KEEPALIVE_SECONDS']) {
+      expect(configMap).toContain(`${name}: {{`);
+    }
+    expect(validateValues(withValue('config.websocketKeepaliveSeconds', 0))).not.toEqual([]);
+  });
 });

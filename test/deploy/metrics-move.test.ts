@@ -5,7 +5,9 @@
  * exposed but never set (gateway_model_catalog_models was always 0) fails here; so does a metric a
  * dashboard or the docs add without a scenario below.
  */
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { WebSocket } from 'ws';
 import packageJson from '../../package.json' with { type: 'json' };
 import { createRequestPathRedis } from '@rgw/redis';
 import { startLocalCluster, type LocalCluster } from '../../scripts/cluster-local.ts';
@@ -197,6 +199,44 @@ describe('metrics move with what they describe', () => {
       await admin.config('SET', 'maxmemory', '0');
       admin.disconnect();
     }
+  });
+
+  it('WebSocket mode: an upgrade, a turn, a frame error and a close each move their metric; the open-connection gauge follows', async () => {
+    const before = await replica();
+    const socket = new WebSocket(`${cluster.replicas[0]!.url.replace('http', 'ws')}/v1/responses`, { headers: { authorization: `Bearer ${KEY}` } });
+    await once(socket, 'open');
+    await vi.waitFor(async () => expect(total(await replica(), 'gateway_websocket_connections')).toBe(total(before, 'gateway_websocket_connections') + 1), {
+      timeout: 5_000,
+      interval: 20,
+    });
+    const frames: { type: string }[] = [];
+    socket.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as { type: string }));
+    backend.enqueue(textAnswer('over the socket'));
+    socket.send(JSON.stringify({ type: 'response.create', model: MODEL_A, input: 'hi', store: false }));
+    await vi.waitFor(() => expect(frames.at(-1)?.type).toBe('response.completed'), { timeout: 10_000, interval: 20 });
+    socket.send('not json');
+    await vi.waitFor(() => expect(frames.at(-1)?.type).toBe('error'), { timeout: 5_000, interval: 20 });
+    socket.close(1000);
+    await once(socket, 'close');
+    await vi.waitFor(
+      async () => {
+        const after = await replica();
+        const grew = (name: string, labels: Record<string, string> = {}) => total(after, name, labels) - total(before, name, labels);
+        expect(grew('gateway_websocket_upgrades_total', { result: 'accepted' })).toBe(1);
+        expect(grew('gateway_websocket_turns_total')).toBe(1);
+        expect(grew('gateway_websocket_frame_errors_total', { reason: 'not_json' })).toBe(1);
+        expect(grew('gateway_websocket_closes_total', { code: '1000' })).toBe(1);
+        expect(total(after, 'gateway_websocket_connections')).toBe(total(before, 'gateway_websocket_connections'));
+      },
+      { timeout: 5_000, interval: 20 },
+    );
+    sawMove(
+      'gateway_websocket_connections',
+      'gateway_websocket_upgrades_total',
+      'gateway_websocket_turns_total',
+      'gateway_websocket_frame_errors_total',
+      'gateway_websocket_closes_total',
+    );
   });
 
   it('backend errors and the breaker: two 500s count as errors and open the breaker for the model', async () => {

@@ -123,6 +123,15 @@ const RULES: readonly Rule[] = [
     exempt:
       'measures a real gateway against a real Redis for a minute, as npm run bench does; what it stores is checked by the response-store and redis-single tests',
   },
+  // The public Open Responses suite is never committed: a copy is fetched by hand (docs/websocket-mode.md).
+  {
+    pattern: /^npm run compliance -- --suite (\S+|<copy of openresponses\/openresponses>)( --cluster)?$/,
+    exempt: 'needs a copy of the public Open Responses suite, which is never committed',
+  },
+  {
+    pattern: /^\(cd \.\.\/scratch-openresponses$|^npm init -y >\/dev\/null$|^npm install tsx zod@[\d.]+\)$/,
+    exempt: 'sets up the copy of the suite, outside the repository',
+  },
   { pattern: /^docker /, exempt: 'needs a Docker engine (none on the test machine); `docker-compose config` validates the compose file here' },
   { pattern: /^(helm|kubectl) |^--set /, exempt: 'needs Helm and a Kubernetes cluster; test/deploy/helm-chart.test.ts checks the chart offline' },
   { pattern: /^redis-cli -u \$REDIS_URL (ping|info memory)$/, run: (command) => command, env: () => ({ REDIS_URL: redis.url }), needs: 'redis-cli' },

@@ -144,4 +144,27 @@ describe('prepareConversation', () => {
     expect((prepared.request.input as Record<string, unknown>[])[1]).toMatchObject({ type: 'reasoning', encrypted_content: null });
     expect(warn).toHaveBeenCalledOnce();
   });
+
+  it('refuses, when chaining, a tool output that answers no call of the conversation, and accepts one that does', async () => {
+    const { store, options } = setup();
+    const withCall = turn('resp_call', 'Q', 'A');
+    await store.save(ALICE, {
+      ...withCall,
+      response: { ...withCall.response, output: [{ id: 'fc_1', type: 'function_call', call_id: 'call_1', name: 'f', arguments: '{}', status: 'completed' }] },
+    });
+    const answer = (callId: string) =>
+      parseResponsesRequest({ model: 'm', previous_response_id: 'resp_call', input: [{ type: 'function_call_output', call_id: callId, output: 'ok' }] });
+    await expect(prepareConversation(answer('call_missing'), options)).rejects.toMatchObject({
+      status: 400,
+      param: 'input[0].call_id',
+      code: 'invalid_value',
+      message: 'No tool call found for function call output with call_id call_missing.',
+    });
+    const prepared = await prepareConversation(answer('call_1'), options);
+    expect((prepared.request.input as { type: string }[]).map((item) => item.type)).toEqual(['message', 'function_call', 'function_call_output']);
+    // Without a chain the converter decides (it keeps an orphan output as text).
+    await expect(
+      prepareConversation(parseResponsesRequest({ model: 'm', input: [{ type: 'function_call_output', call_id: 'call_missing', output: 'ok' }] }), options),
+    ).resolves.toBeDefined();
+  });
 });

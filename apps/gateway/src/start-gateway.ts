@@ -7,7 +7,7 @@ import { ConfigError, describeRedisConnection, type GatewayConfig } from '@rgw/c
 import { createEmbeddedModelCatalog, createRedisModelCatalog, type ModelCatalog } from '@rgw/model-catalog';
 import { awaitFirstVerdict, createRedisClients, createRedisHealthProbe, type RedisClient, type RedisHealthProbe } from '@rgw/redis';
 import { createGatewayMetrics } from '@rgw/observability';
-import { createRedisRateLimiter, type RateLimiter } from '@rgw/rate-limit';
+import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '@rgw/rate-limit';
 import { createUpstreamClient } from '@rgw/upstream';
 import { createGatewayApp } from './create-gateway-app.ts';
 import { createConnectionDrainer } from './http/create-connection-drainer.ts';
@@ -17,6 +17,7 @@ import { createReasoningSealer } from './security/create-reasoning-sealer.ts';
 import { resolveReasoningSecrets } from './security/resolve-reasoning-secrets.ts';
 import { createConfiguredStoredResponses } from './stored/create-configured-stored-responses.ts';
 import { createTurnShutdown } from './turns/create-turn-shutdown.ts';
+import { createResponsesWebSocketServer } from './websocket/create-responses-websocket-server.ts';
 import packageJson from '../../../package.json' with { type: 'json' };
 
 export interface StartGatewayOptions {
@@ -90,6 +91,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
   } else {
     breaker = createMemoryBreaker(breakerOptions);
     catalog = createEmbeddedModelCatalog({ listModels, refreshMs, logger });
+    // One limiter for both transports: a key's POSTs and WebSocket turns share its budget.
+    if (config.RATE_LIMIT_REQUESTS_PER_MINUTE > 0) rateLimiter = createMemoryRateLimiter({ limit: config.RATE_LIMIT_REQUESTS_PER_MINUTE });
   }
   const secrets =
     options.reasoningKey === undefined
@@ -167,6 +170,9 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     app,
   );
   const drainer = createConnectionDrainer(server);
+  // WebSocket mode on GET /v1/responses; with it off, upgrades still get an answer (426, not a reset).
+  const websockets = createResponsesWebSocketServer(deps);
+  server.on('upgrade', (req, socket, head) => websockets.handleUpgrade(req, socket, head));
   server.listen(config.PORT, config.HOST);
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
@@ -182,10 +188,13 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       const runsDrained = storedResponses.close(graceMs);
       // Not server.close(): see create-connection-drainer.ts (no 502s behind a pooling proxy).
       const closed = drainer.drain();
+      // Idle sockets close with 1001 now, busy ones once their response ended; their TCP connections
+      // are what `closed` waits for.
+      void websockets.drain();
       const deadline = new Promise<'timeout'>((resolve) => setTimeout(resolve, graceMs, 'timeout').unref());
       if ((await Promise.race([closed, deadline])) === 'timeout') {
-        // Every turn still running ends in-band (a stream gets `error` + `response.failed`, a waiting
-        // JSON request a 503), so no client is left with a cut connection and no answer.
+        // Every turn still running ends in-band (a stream or a socket gets `error` + `response.failed`, a
+        // waiting JSON request a 503), so no client is left with a cut connection and no answer.
         logger.warn('grace period over: ending the remaining responses, then closing their connections');
         turnShutdown.shutDown();
         const ended = new Promise<'timeout'>((resolve) => setTimeout(resolve, FINAL_WORDS_MS, 'timeout').unref());

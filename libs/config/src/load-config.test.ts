@@ -79,6 +79,24 @@ describe('loadConfig', () => {
   ])('refuses BACKEND_PROFILES with %s, naming where', (_case, value, message) => {
     expect(() => loadConfig({ BACKEND_PROFILES: value })).toThrowError(message);
   });
+
+  it("defaults WebSocket mode on with OpenAI's 60-minute limit, and takes fractions of seconds for its timers", () => {
+    const defaults = loadConfig({});
+    expect(defaults).toMatchObject({
+      WEBSOCKET_ENABLED: true,
+      WEBSOCKET_MAX_CONNECTION_SECONDS: 3600,
+      WEBSOCKET_IDLE_TIMEOUT_SECONDS: 900,
+      WEBSOCKET_KEEPALIVE_SECONDS: 15,
+      WEBSOCKET_MAX_FRAME_BYTES: 20 * 1024 * 1024,
+      WEBSOCKET_CACHE_MAX_RESPONSES: 8,
+    });
+    expect(loadConfig({ WEBSOCKET_ENABLED: 'false', WEBSOCKET_KEEPALIVE_SECONDS: '0.2' })).toMatchObject({
+      WEBSOCKET_ENABLED: false,
+      WEBSOCKET_KEEPALIVE_SECONDS: 0.2,
+    });
+    expect(() => loadConfig({ WEBSOCKET_IDLE_TIMEOUT_SECONDS: '0' })).toThrowError(/WEBSOCKET_IDLE_TIMEOUT_SECONDS/);
+    expect(() => loadConfig({ WEBSOCKET_CACHE_MAX_RESPONSES: '1.5' })).toThrowError(/WEBSOCKET_CACHE_MAX_RESPONSES/);
+  });
 });
 
 describe('loadConfig: Redis', () => {

@@ -4,6 +4,8 @@ import { readSetVariables } from './read-set-variables.ts';
 import { booleanFromEnv, parseRedisConnection, type RedisConnectionConfig, redisEnvShape } from './redis-config.ts';
 
 const positiveInt = () => z.coerce.number().int().positive();
+/** Seconds, fractions allowed (tests run the WebSocket timers in tenths of a second). */
+const positiveSeconds = () => z.coerce.number().positive().finite();
 
 const effortLevel = z.enum(['none', 'minimal', 'low', 'medium', 'high', 'xhigh', 'max']);
 
@@ -111,6 +113,30 @@ export const configSchema = z.object({
   SERVER_REQUEST_TIMEOUT_MS: positiveInt().default(60_000),
   /** Above a typical load balancer idle timeout (60 s) so the LB closes first. */
   SERVER_KEEP_ALIVE_TIMEOUT_MS: positiveInt().default(65_000),
+  /**
+   * WebSocket mode on `GET /v1/responses` (docs/websocket-mode.md). Off: upgrades are answered
+   * `426 Upgrade Required`, which makes Codex fall back to HTTP at once (a 404 costs it retries).
+   */
+  WEBSOCKET_ENABLED: booleanFromEnv.default(true),
+  /** A connection's lifetime; then `websocket_connection_limit_reached` and a close (OpenAI's limit: 60 min). */
+  WEBSOCKET_MAX_CONNECTION_SECONDS: positiveSeconds().default(3600),
+  /** A connection with no response running and no client frame for this long is closed (1000). */
+  WEBSOCKET_IDLE_TIMEOUT_SECONDS: positiveSeconds().default(900),
+  /**
+   * Largest client frame, bytes (default 20 MiB, as MAX_BODY_BYTES: a frame carries a create body).
+   * A bigger one closes the connection with 1009, as RFC 6455 has it.
+   */
+  WEBSOCKET_MAX_FRAME_BYTES: positiveInt().default(20 * 1024 * 1024),
+  /**
+   * Responses a connection keeps for `previous_response_id` (store:false lives only there), least
+   * recently used first out. Each holds its whole conversation, so continuing never needs an older one.
+   */
+  WEBSOCKET_CACHE_MAX_RESPONSES: positiveInt().default(8),
+  /**
+   * Ping period, and the longest silence during a response before a `keepalive` event is sent:
+   * Codex gives up on a stream after 300 s without a frame, and pings do not count for it.
+   */
+  WEBSOCKET_KEEPALIVE_SECONDS: positiveSeconds().default(15),
 });
 
 export type GatewayConfig = z.infer<typeof configSchema> & {

@@ -34,6 +34,11 @@ describe('createGatewayMetrics', () => {
       gateway_response_store_failures_total: 'counter',
       gateway_response_store_save_duration_seconds: 'histogram',
       gateway_build_info: 'gauge',
+      gateway_websocket_connections: 'gauge',
+      gateway_websocket_upgrades_total: 'counter',
+      gateway_websocket_turns_total: 'counter',
+      gateway_websocket_closes_total: 'counter',
+      gateway_websocket_frame_errors_total: 'counter',
     });
   });
 

@@ -49,6 +49,19 @@ export interface GatewayMetrics {
   readonly storeSaveDuration: Histogram<'result'>;
   /** gateway_build_info: always 1; version = package version, mode = embedded | cluster. */
   readonly buildInfo: Gauge<'version' | 'mode'>;
+  /** gateway_websocket_connections: WebSocket-mode connections open now. */
+  readonly websocketConnections: Gauge;
+  /** gateway_websocket_upgrades_total: result = accepted | unauthenticated | disabled | draining | not_found. */
+  readonly websocketUpgrades: Counter<'result'>;
+  /**
+   * gateway_websocket_turns_total: `response.create` frames answered; kind = generate | warmup | compaction,
+   * outcome = completed | incomplete | failed | error (refused before a response existed) | aborted (socket closed).
+   */
+  readonly websocketTurns: Counter<'kind' | 'outcome'>;
+  /** gateway_websocket_closes_total: closed connections by close code (1000, 1001, 1006, 1009, …; `other` past the known set). */
+  readonly websocketCloses: Counter<'code'>;
+  /** gateway_websocket_frame_errors_total: reason = binary | not_json | not_an_event | unknown_type | in_flight | too_large. */
+  readonly websocketFrameErrors: Counter<'reason'>;
   /** Registers how the catalogue age is read at scrape time (seconds, or null = never loaded). */
   setModelCatalogAgeSource(source: () => number | null): void;
   /** Registers how the catalogue size is read at scrape time (models this replica serves from; 0 before a first list). */
@@ -187,6 +200,36 @@ export function createGatewayMetrics(options: CreateGatewayMetricsOptions = {}):
     registers,
   });
 
+  const websocketConnections = new Gauge({
+    name: 'gateway_websocket_connections',
+    help: 'WebSocket-mode connections on /v1/responses open now.',
+    registers,
+  });
+  const websocketUpgrades = new Counter({
+    name: 'gateway_websocket_upgrades_total',
+    help: 'WebSocket upgrade requests on /v1/responses by result (accepted, unauthenticated, disabled, draining, not_found).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const websocketTurns = new Counter({
+    name: 'gateway_websocket_turns_total',
+    help: 'response.create frames answered over WebSocket, by kind (generate, warmup, compaction) and outcome (completed, incomplete, failed, error, aborted).',
+    labelNames: ['kind', 'outcome'] as const,
+    registers,
+  });
+  const websocketCloses = new Counter({
+    name: 'gateway_websocket_closes_total',
+    help: 'Closed WebSocket-mode connections by close code.',
+    labelNames: ['code'] as const,
+    registers,
+  });
+  const websocketFrameErrors = new Counter({
+    name: 'gateway_websocket_frame_errors_total',
+    help: 'Client frames refused or ignored, by reason (binary, not_json, not_an_event, unknown_type, in_flight, too_large).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+
   return {
     registry,
     httpRequestDuration,
@@ -205,6 +248,11 @@ export function createGatewayMetrics(options: CreateGatewayMetricsOptions = {}):
     storeFailures,
     storeSaveDuration,
     buildInfo,
+    websocketConnections,
+    websocketUpgrades,
+    websocketTurns,
+    websocketCloses,
+    websocketFrameErrors,
     setModelCatalogAgeSource(source) {
       catalogAgeSource = source;
     },

@@ -163,6 +163,9 @@ export function convertInputItemsToChatMessages(items: readonly ResponsesInputIt
           `Invalid '${where}': item reference '${known.id}' was not found. Only items of responses this gateway stored can be referenced; send the item itself instead.`,
           { param: where, code: 'invalid_value' },
         );
+      case 'additional_tools':
+        // Its tools joined the request's tools (convertResponsesRequestToChat); the item itself says nothing.
+        return;
       case undefined:
         warnings.push(`${where}: dropped item of type '${item.type}'; it has no Chat Completions equivalent.`);
         return;

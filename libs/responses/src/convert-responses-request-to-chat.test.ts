@@ -305,3 +305,47 @@ describe('convertResponsesRequestToChat with a backend profile', () => {
     expect(convertFor({ input: toolTurn }, 'Qwen/Qwen2.5-7B-Instruct', sglang).chatRequest.messages[3]).not.toHaveProperty('reasoning_content');
   });
 });
+
+describe('convertResponsesRequestToChat with what Codex sends in 2026', () => {
+  const lookup = { type: 'function', name: 'lookup', description: 'Look it up', parameters: { type: 'object', properties: { q: { type: 'string' } } } };
+
+  it('sends the tools of additional_tools input items to the backend with the top-level ones, and nothing of the item itself', () => {
+    const { chatRequest, toolNames, warnings } = convert({
+      model: 'm',
+      tools: [{ type: 'function', name: 'exec_command', parameters: { type: 'object', properties: {} } }],
+      input: [
+        { type: 'additional_tools', role: 'developer', tools: [lookup, { type: 'namespace', name: 'crm', tools: [{ type: 'function', name: 'find' }] }] },
+        { role: 'user', content: 'find acme' },
+      ],
+    });
+    expect(chatRequest.tools?.map((tool) => tool.function.name)).toEqual(['exec_command', 'lookup', 'crm__find']);
+    expect(chatRequest.tools?.[1]).toEqual({ type: 'function', function: { name: 'lookup', description: 'Look it up', parameters: lookup.parameters } });
+    expect(toolNames.get('crm__find')).toEqual({ kind: 'function', name: 'find', namespace: 'crm' });
+    expect(chatRequest.messages).toEqual([{ role: 'user', content: 'find acme' }]);
+    expect(warnings).toEqual([]);
+  });
+
+  it('names a tool of an additional_tools item by its place in input when it warns', () => {
+    const { warnings } = convert({
+      model: 'm',
+      input: [
+        { type: 'additional_tools', tools: [{ type: 'web_search' }] },
+        { role: 'user', content: 'hi' },
+      ],
+    });
+    expect(warnings).toEqual(["input[0].tools[0]: dropped hosted tool of type 'web_search'; it cannot run behind a Chat Completions backend."]);
+  });
+
+  it('sends defer_loading functions up front and drops tool_search with a warning', () => {
+    const { chatRequest, warnings } = convert({
+      model: 'm',
+      input: 'hi',
+      tools: [
+        { ...lookup, defer_loading: true },
+        { type: 'tool_search', execution: 'client', description: 'Search the deferred tools' },
+      ],
+    });
+    expect(chatRequest.tools).toEqual([{ type: 'function', function: { name: 'lookup', description: 'Look it up', parameters: lookup.parameters } }]);
+    expect(warnings).toEqual(["tools[1]: dropped 'tool_search'; every tool, deferred ones included, is sent to the backend up front."]);
+  });
+});

@@ -7,6 +7,8 @@ import { convertInputItemsToChatMessages } from './convert-input-items-to-chat-m
 import { convertToolsToChat } from './convert-tools-to-chat.ts';
 import { mapToolChoice } from './map-tool-choice.ts';
 import type { ResponsesRequest } from './responses-request-schema.ts';
+import { readKnownInputItem, type ResponsesInputItem } from './responses-input-item-schema.ts';
+import type { ResponsesTool } from './responses-tool-schema.ts';
 
 export interface ConvertResponsesRequestOptions {
   /** The exact backend model id to send (the catalogue resolves aliases before conversion). */
@@ -44,9 +46,10 @@ export function convertResponsesRequestToChat(request: ResponsesRequest, options
       code: 'unsupported_parameter',
     });
   }
-  const convertedTools = convertToolsToChat(request.tools ?? []);
-  const choice = mapToolChoice(request.tool_choice, convertedTools.tools, convertedTools.toolNames);
   const input = typeof request.input === 'string' ? [{ type: 'message' as const, role: 'user' as const, content: request.input }] : (request.input ?? []);
+  const { tools, locate } = collectTools(request.tools ?? [], input);
+  const convertedTools = convertToolsToChat(tools, locate);
+  const choice = mapToolChoice(request.tool_choice, convertedTools.tools, convertedTools.toolNames);
   const profile = options.backendProfile ?? GENERIC_BACKEND_PROFILE;
   const converted = convertInputItemsToChatMessages(input, {
     ...(options.unsealReasoning === undefined ? {} : { unsealReasoning: options.unsealReasoning }),
@@ -94,6 +97,24 @@ function mapReasoningControl(requested: string, profile: BackendProfile, chatReq
   if (effort !== undefined) chatRequest.reasoning_effort = effort;
   if (warning !== null) warnings.push(warning);
   if (profile.thinkingSwitch !== null) chatRequest.chat_template_kwargs = { [profile.thinkingSwitch]: requested !== 'none' };
+}
+
+/**
+ * Top-level `tools`, then those of `additional_tools` input items (Codex): the backend sees them all,
+ * never fewer than the client declared. `locate` names each one for warnings.
+ */
+function collectTools(topLevel: readonly ResponsesTool[], input: readonly ResponsesInputItem[]): { tools: ResponsesTool[]; locate: (index: number) => string } {
+  const tools = [...topLevel];
+  const places = topLevel.map((_, index) => `tools[${index}]`);
+  input.forEach((item, itemIndex) => {
+    const known = readKnownInputItem(item);
+    if (known?.type !== 'additional_tools') return;
+    known.tools.forEach((tool, toolIndex) => {
+      tools.push(tool);
+      places.push(`input[${itemIndex}].tools[${toolIndex}]`);
+    });
+  });
+  return { tools, locate: (index) => places[index] ?? `tools[${index}]` };
 }
 
 /** Responses `text.format` is flat; Chat nests the schema under `json_schema` (responses-api.md §1.4). */

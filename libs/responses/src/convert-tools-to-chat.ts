@@ -28,9 +28,10 @@ const emptyParameters: Readonly<Record<string, unknown>> = { type: 'object', pro
  * custom tools become a function with one string argument `input`; `local_shell` becomes a
  * function taking an argv array; namespaced tools are flattened. Hosted tools (web_search,
  * file_search, mcp, …) cannot run behind a Chat backend and are dropped with a warning — Codex
- * sends web_search on every turn, so failing would make the gateway unusable for it.
+ * sends web_search on every turn, so failing would make the gateway unusable for it. `locate`
+ * names a tool in warnings (tools carried by `additional_tools` input items live elsewhere).
  */
-export function convertToolsToChat(tools: readonly ResponsesTool[]): ConvertedTools {
+export function convertToolsToChat(tools: readonly ResponsesTool[], locate: (index: number) => string = (index) => `tools[${index}]`): ConvertedTools {
   const converted: ConvertedTools = { tools: [], toolNames: new Map(), warnings: [] };
   const add = (tool: ChatTool, entry: ToolNameEntry, where: string): void => {
     const chatName = tool.function.name;
@@ -42,7 +43,7 @@ export function convertToolsToChat(tools: readonly ResponsesTool[]): ConvertedTo
     converted.toolNames.set(chatName, entry);
   };
   tools.forEach((tool, index) => {
-    const where = `tools[${index}]`;
+    const where = locate(index);
     const known = readKnownTool(tool);
     switch (known?.type) {
       case 'function':
@@ -66,6 +67,10 @@ export function convertToolsToChat(tools: readonly ResponsesTool[]): ConvertedTo
       case 'local_shell':
         add(localShellTool, { kind: 'function', name: 'local_shell' }, where);
         converted.warnings.push(`${where}: 'local_shell' is emulated as a function tool named 'local_shell'; its calls are returned as function_call items.`);
+        return;
+      case 'tool_search':
+        // Deferred (`defer_loading`) tools already went to the backend with the others.
+        converted.warnings.push(`${where}: dropped 'tool_search'; every tool, deferred ones included, is sent to the backend up front.`);
         return;
       case undefined:
         converted.warnings.push(`${where}: dropped hosted tool of type '${tool.type}'; it cannot run behind a Chat Completions backend.`);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { toolSchema } from './responses-tool-schema.ts';
 import { createTypeDispatchSchema } from './type-dispatch-schema.ts';
 
 /*
@@ -96,6 +97,15 @@ const itemReferenceSchema = z.looseObject({
     .transform(() => 'item_reference' as const),
   id: z.string(),
 });
+/**
+ * Tools declared at a point of the conversation (Codex 0.146+; with its "responses lite" header they
+ * replace top-level `tools`). They reach the backend as tools, like top-level ones.
+ */
+const additionalToolsSchema = z.looseObject({
+  type: z.literal('additional_tools'),
+  role: z.string().nullish(),
+  tools: z.array(toolSchema),
+});
 const unknownItemSchema = z.looseObject({ type: z.string() });
 
 const knownItemSchemas = {
@@ -108,6 +118,7 @@ const knownItemSchemas = {
   local_shell_call_output: localShellCallOutputSchema,
   reasoning: reasoningSchema,
   item_reference: itemReferenceSchema,
+  additional_tools: additionalToolsSchema,
 };
 
 export const inputItemSchema = createTypeDispatchSchema(knownItemSchemas, unknownItemSchema, (value) => {

@@ -17,6 +17,11 @@ const functionToolSchema = z.looseObject({
   /** JSON Schema of the arguments; null means "no arguments". */
   parameters: z.record(z.string(), z.unknown()).nullish(),
   strict: z.boolean().nullish(),
+  /**
+   * Hidden until a `tool_search` loads it (Codex marks MCP tools so). A Chat backend has no deferred
+   * loading: the tool is sent up front like any other (docs/translation.md).
+   */
+  defer_loading: z.boolean().nullish(),
 });
 const customToolSchema = z.looseObject({
   type: z.literal('custom'),
@@ -37,12 +42,15 @@ const namespaceToolSchema = z.looseObject({
   tools: z.array(namespaceMemberSchema),
 });
 const localShellToolSchema = z.looseObject({ type: z.literal('local_shell') });
+/** Codex's search over `defer_loading` tools; with every tool sent up front there is nothing to search. */
+const toolSearchToolSchema = z.looseObject({ type: z.literal('tool_search') });
 
 const knownToolSchemas = {
   function: functionToolSchema,
   custom: customToolSchema,
   namespace: namespaceToolSchema,
   local_shell: localShellToolSchema,
+  tool_search: toolSearchToolSchema,
 };
 export const toolSchema = createTypeDispatchSchema(knownToolSchemas, otherToolSchema);
 

@@ -60,9 +60,32 @@ export async function prepareConversation(request: ResponsesRequest, options: Pr
 
   const ownInput = await resolveItemReferences(request.input, options);
   const inputItems = normalizeInputItems(ownInput, options.createId);
+  // With the history in our hands, a tool output answering no call of the conversation is the client's
+  // mistake (OpenAI's 400); without it, the converter keeps such an output as text (a client may have
+  // trimmed its own history).
+  if (previousId) assertToolOutputsAnswerCalls(history, inputItems);
   const conversationItems = [...history, ...inputItems];
   const input = conversationItems.map((item, index) => expandItem(item, index, history.length, options));
   return { request: { ...request, input } as ResponsesRequest, inputItems, ancestorIds, conversationItems };
+}
+
+const CALL_TYPES: ReadonlySet<string> = new Set(['function_call', 'custom_tool_call', 'local_shell_call']);
+const OUTPUT_TYPES: ReadonlySet<string> = new Set(['function_call_output', 'custom_tool_call_output', 'local_shell_call_output']);
+
+/** Call ids sit in `call_id`, except for local shell outputs, which carry the call's id in `id` (responses-api.md §2.7). */
+function readCallId(item: StoredItem): unknown {
+  return item.type === 'local_shell_call_output' ? item.id : (item['call_id'] ?? (item.type === 'local_shell_call' ? item.id : undefined));
+}
+
+function assertToolOutputsAnswerCalls(history: readonly StoredItem[], inputItems: readonly StoredItem[]): void {
+  const calls = new Set([...history, ...inputItems].filter((item) => CALL_TYPES.has(item.type)).map(readCallId));
+  inputItems.forEach((item, index) => {
+    if (!OUTPUT_TYPES.has(item.type) || calls.has(readCallId(item))) return;
+    throw new InvalidRequestError(`No tool call found for ${item.type.replaceAll('_', ' ')} with call_id ${String(readCallId(item)).slice(0, 200)}.`, {
+      param: `input[${index}].call_id`,
+      code: 'invalid_value',
+    });
+  });
 }
 
 async function resolveItemReferences(input: ResponsesRequest['input'], options: PrepareConversationOptions): Promise<string | InputItem[] | null> {

@@ -37,6 +37,12 @@ export function createConnectionDrainer(server: Server, options: { readonly idle
     connections.set(socket, { active: 0, idleSince: performance.now() });
     socket.once('close', () => connections.delete(socket));
   });
+  // An upgraded connection (WebSocket mode) is never idle in HTTP terms: its owner closes it when it
+  // drains (1001 after its response in flight), so the drain waits for it and never cuts it as idle.
+  server.prependListener('upgrade', (req) => {
+    const state = connections.get(req.socket);
+    if (state) state.active += 1;
+  });
   server.prependListener('request', (req, res) => {
     const state = connections.get(req.socket);
     if (state) state.active += 1;

@@ -1,20 +1,13 @@
 import type { RequestHandler } from 'express';
 import type { StoredItem } from '@rgw/response-store';
-import { type ResponsesRequest, parseResponsesRequest } from '@rgw/responses';
-import { sealCompactionSummary } from '../conversation/compaction-summary.ts';
+import { parseResponsesRequest } from '@rgw/responses';
+import { buildSummaryRequest, sealCompactionSummary } from '../conversation/compaction-summary.ts';
 import { prepareConversation } from '../conversation/prepare-conversation.ts';
 import { readJsonBody } from '../http/read-json-body.ts';
 import { createCompactionSink } from '../sinks/create-compaction-sink.ts';
 import { runTurn } from '../turns/run-turn.ts';
 import { abortOnClose } from './abort-on-close.ts';
 import type { RouteDependencies } from './route-dependencies.ts';
-
-/** Codex's own hand-off instruction for local compaction, reworded; the backend writes the summary. */
-export const COMPACTION_PROMPT = [
-  'You are performing a CONTEXT CHECKPOINT COMPACTION. Create a handoff summary for another LLM that will resume the task.',
-  'Include: current progress and key decisions made; important context, constraints, or user preferences; what remains to be done (clear next steps); any critical data, examples, or references needed to continue.',
-  'Be concise, structured, and focused on helping the next LLM seamlessly continue the work. Answer with the summary only.',
-].join('\n');
 
 /**
  * `POST /v1/responses/compact` (Codex's remote compaction, responses-api.md §5): the backend
@@ -37,15 +30,7 @@ export function compactResponse(deps: RouteDependencies): RequestHandler {
       unseal: deps.unsealReasoning,
       log: req.log,
     });
-    const summaryRequest = {
-      model: request.model,
-      instructions: request.instructions ?? null,
-      input: [...(conversation.request.input as readonly unknown[]), { type: 'message', role: 'user', content: COMPACTION_PROMPT }],
-      tools: request.tools ?? null,
-      tool_choice: request.tools && request.tools.length > 0 ? 'none' : null,
-      store: false,
-      stream: true,
-    } as ResponsesRequest;
+    const summaryRequest = buildSummaryRequest(request, conversation.request.input as readonly unknown[]);
     const sink = createCompactionSink();
     const turn = {
       request: summaryRequest,

@@ -1,33 +1,26 @@
 import type { RequestHandler } from 'express';
-import { InvalidRequestError } from '@rgw/errors';
-import { parseResponsesRequest } from '@rgw/responses';
 import { prepareConversation } from '../conversation/prepare-conversation.ts';
 import { readJsonBody } from '../http/read-json-body.ts';
 import { addLogFields } from '../http/request-context.ts';
 import { createJsonSink } from '../sinks/create-json-sink.ts';
 import { createSseSink } from '../sinks/create-sse-sink.ts';
 import { startBackgroundResponse } from './start-background-response.ts';
-import { runTurn } from '../turns/run-turn.ts';
 import { abortOnClose } from './abort-on-close.ts';
+import { readCreateRequest } from './read-create-request.ts';
 import type { RouteDependencies } from './route-dependencies.ts';
+import { runResponseTurn } from './run-response-turn.ts';
 
 /**
  * `POST /v1/responses`: parse, rebuild the conversation (previous_response_id, item references,
  * compactions), then run the turn into the client's transport: SSE for `stream: true`, JSON
- * otherwise; `background: true` is queued and answered at once.
+ * otherwise; `background: true` is queued and answered at once. A trailing `compaction_trigger`
+ * (Codex's remote compaction v2) is answered with one `compaction` item.
  */
 export function createResponse(deps: RouteDependencies): RequestHandler {
   return async (req, res) => {
     const startedAt = performance.now();
     const body = await readJsonBody(req, deps.config.MAX_BODY_BYTES);
-    const request = parseResponsesRequest(body, { maxInputItems: deps.config.MAX_INPUT_ITEMS });
-    if (request.conversation !== undefined && request.conversation !== null) {
-      // Silently answering without the conversation's items would lose what the client sent.
-      throw new InvalidRequestError('Conversation objects are not supported by this gateway; chain turns with previous_response_id instead.', {
-        param: 'conversation',
-        code: 'unsupported_parameter',
-      });
-    }
+    const { request, compactionTrigger } = readCreateRequest(body, deps.config.MAX_INPUT_ITEMS);
     // Logs may name what the client asked for (bounded); metrics never do.
     addLogFields(res, { model: request.model.slice(0, 200), stream: request.stream === true });
     const { apiKey, owner, requestId } = res.locals;
@@ -53,7 +46,7 @@ export function createResponse(deps: RouteDependencies): RequestHandler {
       ...(request.store === false ? {} : { persist: { store, owner, inputItems: conversation.inputItems, ancestorIds: conversation.ancestorIds } }),
     };
     try {
-      await runTurn(deps, turn, request.stream ? createSseSink(res) : createJsonSink(res));
+      await runResponseTurn(deps, turn, request.stream ? createSseSink(res) : createJsonSink(res), compactionTrigger);
     } catch (error) {
       // The client left: nobody to answer; the breaker heard "ignored".
       if (signal.aborted && (res.headersSent || res.destroyed)) return;
