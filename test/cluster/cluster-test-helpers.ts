@@ -56,13 +56,3 @@ export async function listModelIds(baseUrl: string): Promise<string[]> {
   const body = (await response.json()) as { data?: { id: string }[] };
   return (body.data ?? []).map((model) => model.id).sort();
 }
-
-export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -5,7 +5,7 @@
  * added at the backend reaching both through the worker. Each redis-*.test.ts file starts its
  * topology once and runs these plus its own faults.
  */
-import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect, it, vi } from 'vitest';
 import { DEFAULT_MODEL_ID, type ScriptedBackend, httpError, startScriptedBackend, textAnswer, toolCallAnswer } from '../support/scripted-backend.ts';
 import { type StartedGateway, startGateway } from '../support/start-gateway.ts';
 import { type StartedWorkerProcess, startWorkerProcess } from '../support/start-worker.ts';
@@ -99,17 +99,6 @@ export async function readiness(gateway: StartedGateway): Promise<{ status: numb
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 }
 
-/** Polls `read` every 100 ms until `accept` holds; the last value is in the error. Returns how long it took, ms. */
-export async function within<T>(timeoutMs: number, read: () => Promise<T>, accept: (value: T) => boolean): Promise<number> {
-  const started = Date.now();
-  for (;;) {
-    const value = await read().catch((error: unknown) => error as T);
-    if (accept(value)) return Date.now() - started;
-    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 async function listModelIds(gateway: StartedGateway): Promise<string[]> {
   const answer = await call(gateway, 'GET', '/models');
   return ((answer.body['data'] as { id: string }[] | undefined) ?? []).map((model) => model.id).sort();
@@ -176,19 +165,18 @@ export function itSharesStateAcrossReplicas(fixture: RedisModeFixture): void {
     backend.setHandler((request) =>
       request.body?.model === FAILING_MODEL ? httpError(503, { message: 'no instances available', type: 'ServiceUnavailable' }) : textAnswer('ok'),
     );
-    await within(
-      15_000,
-      async () => [await listModelIds(a), await listModelIds(b)],
-      ([fromA, fromB]) => !!fromA?.includes(FAILING_MODEL) && !!fromB?.includes(FAILING_MODEL),
+    await vi.waitFor(
+      async () =>
+        expect([await listModelIds(a), await listModelIds(b)]).toEqual([expect.arrayContaining([FAILING_MODEL]), expect.arrayContaining([FAILING_MODEL])]),
+      { timeout: 15_000, interval: 100 },
     );
     expect((await create(a, { model: FAILING_MODEL, input: 'x', store: false })).status).toBe(502);
     expect((await create(b, { model: FAILING_MODEL, input: 'x', store: false })).status).toBe(502); // second failure: threshold reached
     // Replica A learns of the trip by pub/sub (through the cluster bus in Redis Cluster: a few ms).
     for (const replica of replicas) {
-      await within(
-        5_000,
-        async () => (await fetch(`${replica.url}/metrics`)).text(),
-        (text) => /gateway_circuit_breaker_state\{scope="[^"]*#org\/failing-model"\} 1/.test(text),
+      await vi.waitFor(
+        async () => expect(await (await fetch(`${replica.url}/metrics`)).text()).toMatch(/gateway_circuit_breaker_state\{scope="[^"]*#org\/failing-model"\} 1/),
+        { timeout: 5_000, interval: 100 },
       );
     }
     const calls = backend.chatRequests().length;
@@ -203,19 +191,11 @@ export function itSharesStateAcrossReplicas(fixture: RedisModeFixture): void {
   it('shows a model added at the backend on both replicas, refreshed by the worker', async () => {
     const { backend, replicas, worker } = fixture;
     for (const replica of replicas)
-      await within(
-        10_000,
-        () => listModelIds(replica),
-        (ids) => ids.length === MODELS.length,
-      );
+      await vi.waitFor(async () => expect(await listModelIds(replica)).toHaveLength(MODELS.length), { timeout: 10_000, interval: 100 });
     const since = Date.now();
     backend.setModels([...MODELS, 'org/new-model']);
     for (const replica of replicas)
-      await within(
-        10_000,
-        () => listModelIds(replica),
-        (ids) => ids.includes('org/new-model'),
-      );
+      await vi.waitFor(async () => expect(await listModelIds(replica)).toContain('org/new-model'), { timeout: 10_000, interval: 100 });
     backend.setModels(MODELS);
     for (const replica of replicas) {
       // Through Redis (the worker's publication), not by a replica asking the backend itself.

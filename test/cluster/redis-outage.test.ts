@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { modelKeys } from '@rgw/model-catalog';
 import { httpError, textAnswer } from '../support/scripted-backend.ts';
-import { createResponse, sleep, until, useCluster } from './cluster-test-helpers.ts';
+import { createResponse, useCluster } from './cluster-test-helpers.ts';
 
 const MODEL = 'org/model-a';
 const FAILING = 'org/failing-model';
@@ -29,7 +29,7 @@ describe('Redis outage', () => {
     backend.setHandler((request) =>
       request.body?.model === FAILING ? httpError(503, { message: 'no instances', type: 'ServiceUnavailable' }) : textAnswer('ok'),
     );
-    await until(async () => (await createResponse(cluster.url, MODEL)).status === 200, 15_000, 'cluster serving');
+    await vi.waitFor(async () => expect((await createResponse(cluster.url, MODEL)).status).toBe(200), { timeout: 15_000, interval: 100 });
 
     const stateless: number[] = [];
     const stored: { status: number; code: unknown; retryAfter: string | null }[] = [];
@@ -46,18 +46,31 @@ describe('Redis outage', () => {
       }
     })();
 
-    await sleep(500);
+    // Traffic flows before the fault: both kinds answered.
+    await vi.waitFor(() => expect(Math.min(stateless.length, stored.length)).toBeGreaterThanOrEqual(2), { timeout: 10_000 });
     await redisServer.kill();
     // The probe turns every replica unready within seconds, with the reason (a load balancer routes around it).
     for (const replica of cluster.replicas) {
-      await until(async () => (await readiness(replica.url)).status === 503, 10_000, 'replica unready');
+      await vi.waitFor(async () => expect((await readiness(replica.url)).status).toBe(503), { timeout: 10_000, interval: 100 });
       expect((await readiness(replica.url)).body).toMatchObject({ status: 'not_ready', redis: 'down', redis_reason: 'connection' });
     }
+    // During the outage: stateless requests keep being answered, and a stored one is refused.
     const duringOutage = stateless.length;
-    await sleep(1_000);
+    const storedDuringOutage = stored.length;
+    await vi.waitFor(
+      () => {
+        expect(stateless.length).toBeGreaterThanOrEqual(duringOutage + 3);
+        expect(stored.slice(storedDuringOutage).map((answer) => answer.status)).toContain(503);
+      },
+      { timeout: 10_000 },
+    );
     await redisServer.restart();
-    for (const replica of cluster.replicas) await until(async () => (await readiness(replica.url)).status === 200, 10_000, 'replica ready again');
-    await sleep(500);
+    for (const replica of cluster.replicas) {
+      await vi.waitFor(async () => expect((await readiness(replica.url)).status).toBe(200), { timeout: 10_000, interval: 100 });
+    }
+    // After it: stored requests are answered again.
+    const storedAtRecovery = stored.length;
+    await vi.waitFor(() => expect(stored.slice(storedAtRecovery).map((answer) => answer.status)).toContain(200), { timeout: 10_000 });
     running = false;
     await traffic;
 
@@ -81,16 +94,15 @@ describe('Redis outage', () => {
     const admin = new Redis(cluster.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
     try {
       await admin.connect();
-      await until(async () => (await admin.hget(modelKeys.snapshot, 'hash')) !== null, 10_000, 'model snapshot republished');
+      await vi.waitFor(async () => expect(await admin.hget(modelKeys.snapshot, 'hash')).not.toBeNull(), { timeout: 10_000, interval: 100 });
     } finally {
       admin.disconnect();
     }
     const [a, b] = cluster.replicas;
     if (a === undefined || b === undefined) throw new Error('two replicas expected');
-    await until(
-      async () => (await readiness(a.url)).body['breaker_state'] === 'redis' && (await readiness(b.url)).body['breaker_state'] === 'redis',
-      10_000,
-      'breaker back on Redis',
+    await vi.waitFor(
+      async () => expect([(await readiness(a.url)).body['breaker_state'], (await readiness(b.url)).body['breaker_state']]).toEqual(['redis', 'redis']),
+      { timeout: 10_000, interval: 100 },
     );
     expect((await createResponse(a.url, FAILING)).status).toBe(502);
     expect((await createResponse(b.url, FAILING)).status).toBe(502);

@@ -6,10 +6,11 @@
  * cleanly (503 store_unavailable with Retry-After, or `response.failed` in the stream), none hanging.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseSseData } from '../support/read-sse-events.ts';
 import { startRedisSentinel, type TestRedisSentinel } from '../support/redis-sentinel.ts';
 import { DEFAULT_MODEL_ID, textAnswer } from '../support/scripted-backend.ts';
 import type { StartedGateway } from '../support/start-gateway.ts';
-import { API_KEY, call, create, itSharesStateAcrossReplicas, useRedisMode, within } from './redis-mode-scenarios.ts';
+import { API_KEY, call, create, itSharesStateAcrossReplicas, useRedisMode } from './redis-mode-scenarios.ts';
 
 let sentinel: TestRedisSentinel;
 beforeAll(async () => {
@@ -44,10 +45,7 @@ async function storedRequest(gateway: StartedGateway, stream: boolean, input: st
         ? { kind: 'failed cleanly' }
         : { kind: 'unclean', detail: JSON.stringify(body) };
     }
-    const events = (await response.text())
-      .split('\n\n')
-      .flatMap((frame) => frame.split('\n').filter((line) => line.startsWith('data: ')))
-      .map((line) => JSON.parse(line.slice(6)) as { type: string; response?: { id: string; error?: { code?: string } } });
+    const events = parseSseData<{ type: string; response?: { id: string; error?: { code?: string } } }>(await response.text());
     const last = events.at(-1);
     if (last?.type === 'response.completed' && last.response) return { kind: 'acknowledged', id: last.response.id };
     if (last?.type === 'response.failed' && last.response?.error?.code === 'store_unavailable' && events.at(-2)?.type === 'error')
@@ -56,6 +54,21 @@ async function storedRequest(gateway: StartedGateway, stream: boolean, input: st
   } catch (error) {
     return { kind: 'unclean', detail: `request failed: ${String(error)}` };
   }
+}
+
+/** GET a stored response; a read may meet the store still unavailable (503) just after a failover: wait that out (5 s). */
+async function readOnceAvailable(replica: StartedGateway, id: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const read = () => call(replica, 'GET', `/responses/${id}`);
+  return vi
+    .waitFor(
+      async () => {
+        const answer = await read();
+        if (answer.status === 503) throw new Error('store unavailable');
+        return answer;
+      },
+      { timeout: 5_000, interval: 100 },
+    )
+    .catch(read);
 }
 
 describe('Sentinel (REDIS_SENTINELS + REDIS_SENTINEL_MASTER)', () => {
@@ -74,30 +87,18 @@ describe('Sentinel (REDIS_SENTINELS + REDIS_SENTINEL_MASTER)', () => {
     const loops = [0, 1, 2, 3].map(loop);
     const acknowledged = () => outcomes.filter((outcome) => outcome.kind === 'acknowledged').length;
     try {
-      await within(
-        20_000,
-        async () => acknowledged(),
-        (count) => count >= 40,
-      );
+      await vi.waitFor(async () => expect(acknowledged()).toBeGreaterThanOrEqual(40), { timeout: 20_000, interval: 100 });
       // An operator's failover first: the old master keeps taking writes until it is demoted.
       const manual = await sentinel.manualFailover();
       expect(manual.promoted).not.toBe(manual.demoted);
       const afterManual = acknowledged();
-      await within(
-        30_000,
-        async () => acknowledged(),
-        (count) => count >= afterManual + 40,
-      );
+      await vi.waitFor(async () => expect(acknowledged()).toBeGreaterThanOrEqual(afterManual + 40), { timeout: 30_000, interval: 100 });
       // Then a crash: the new master is killed; its replica (the old master) takes over.
       const crash = await sentinel.killMasterAndAwaitFailover();
       expect(crash.promoted).toBe(manual.demoted);
       const afterCrash = acknowledged();
       // Serving again on the promoted replica: stored requests are acknowledged again.
-      await within(
-        30_000,
-        async () => acknowledged(),
-        (count) => count >= afterCrash + 40,
-      );
+      await vi.waitFor(async () => expect(acknowledged()).toBeGreaterThanOrEqual(afterCrash + 40), { timeout: 30_000, interval: 100 });
     } finally {
       running = false;
       await Promise.all(loops);
@@ -107,11 +108,7 @@ describe('Sentinel (REDIS_SENTINELS + REDIS_SENTINEL_MASTER)', () => {
     const lost: string[] = [];
     for (const [index, id] of acknowledgedIds.entries()) {
       const replica = replicas[index % 2] ?? replicas[0];
-      let read = await call(replica, 'GET', `/responses/${id}`);
-      for (let attempt = 0; read.status === 503 && attempt < 50; attempt += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        read = await call(replica, 'GET', `/responses/${id}`);
-      }
+      const read = await readOnceAvailable(replica, id);
       if (read.status !== 200 || read.body['status'] !== 'completed') lost.push(`${id}: ${read.status}`);
     }
     const failedCleanly = outcomes.filter((outcome) => outcome.kind === 'failed cleanly').length;

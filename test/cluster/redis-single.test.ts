@@ -3,11 +3,12 @@
  * scenarios with no REASONING_ENCRYPTION_KEY, and /ready turning 503 within seconds when Redis
  * stops answering (SIGSTOP) or refuses the replicas' credentials, and back when it recovers.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parseSseData } from '../support/read-sse-events.ts';
 import { redisCli } from '../support/redis-cli.ts';
 import { startRedis, type TestRedis } from '../support/redis-server.ts';
 import { DEFAULT_MODEL_ID, textAnswer } from '../support/scripted-backend.ts';
-import { API_KEY, call, create, itSharesStateAcrossReplicas, readiness, useRedisMode, within } from './redis-mode-scenarios.ts';
+import { API_KEY, call, create, itSharesStateAcrossReplicas, readiness, useRedisMode } from './redis-mode-scenarios.ts';
 
 let redis: TestRedis;
 beforeAll(async () => {
@@ -42,10 +43,7 @@ describe('one Redis (REDIS_URL)', () => {
         headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
         body: JSON.stringify({ model: DEFAULT_MODEL_ID, input: 'stream this', stream: true }),
       });
-      const events = (await response.text())
-        .split('\n\n')
-        .flatMap((frame) => frame.split('\n').filter((line) => line.startsWith('data: ')))
-        .map((line) => JSON.parse(line.slice(6)) as { type: string; code?: string; response?: { id: string; status: string; error?: { code: string } } });
+      const events = parseSseData<{ type: string; code?: string; response?: { id: string; status: string; error?: { code: string } } }>(await response.text());
       expect(events.map((event) => event.type)).not.toContain('response.completed');
       expect(events.slice(-2).map((event) => event.type)).toEqual(['error', 'response.failed']);
       expect(events.at(-2)?.code).toBe('store_unavailable');
@@ -58,12 +56,7 @@ describe('one Redis (REDIS_URL)', () => {
     } finally {
       await redisCli(redis.port, ['config', 'set', 'maxmemory', '0']);
     }
-    for (const replica of replicas)
-      await within(
-        10_000,
-        () => readiness(replica),
-        (ready) => ready.status === 200,
-      );
+    for (const replica of replicas) await vi.waitFor(async () => expect((await readiness(replica)).status).toBe(200), { timeout: 10_000, interval: 100 });
   });
 
   it('turns /ready 503 within seconds when Redis stops answering commands (paused), with the reason, and 200 again after', async () => {
@@ -71,24 +64,16 @@ describe('one Redis (REDIS_URL)', () => {
     redis.pause();
     try {
       for (const replica of replicas) {
-        const took = await within(
-          10_000,
-          () => readiness(replica),
-          (ready) => ready.status === 503,
-        );
-        expect(took).toBeLessThan(6_000);
+        const startedAt = performance.now();
+        await vi.waitFor(async () => expect((await readiness(replica)).status).toBe(503), { timeout: 6_000, interval: 100 });
+        const took = Math.round(performance.now() - startedAt);
         console.info(`${replica.url}: /ready 503 ${took} ms after: %s`, 'Redis paused');
         expect((await readiness(replica)).body).toMatchObject({ status: 'not_ready', redis: 'down', redis_reason: 'timeout' });
       }
     } finally {
       redis.resume();
     }
-    for (const replica of replicas)
-      await within(
-        10_000,
-        () => readiness(replica),
-        (ready) => ready.status === 200,
-      );
+    for (const replica of replicas) await vi.waitFor(async () => expect((await readiness(replica)).status).toBe(200), { timeout: 10_000, interval: 100 });
     for (const replica of replicas) {
       const changes = replica
         .logRecords()
@@ -108,21 +93,15 @@ describe('one Redis (REDIS_URL)', () => {
       await redisCli(redis.port, ['client', 'kill', 'type', 'normal'], { password: 'a-password-the-replicas-lack' });
       await redisCli(redis.port, ['client', 'kill', 'type', 'pubsub'], { password: 'a-password-the-replicas-lack' });
       for (const replica of replicas) {
-        await within(
-          10_000,
-          () => readiness(replica),
-          (ready) => ready.status === 503 && ready.body['redis_reason'] === 'auth',
-        );
+        await vi.waitFor(async () => expect(await readiness(replica)).toMatchObject({ status: 503, body: { redis_reason: 'auth' } }), {
+          timeout: 10_000,
+          interval: 100,
+        });
         expect(String((await readiness(replica)).body['redis_error'])).toMatch(/NOAUTH/);
       }
     } finally {
       await redisCli(redis.port, ['config', 'set', 'requirepass', ''], { password: 'a-password-the-replicas-lack' });
     }
-    for (const replica of replicas)
-      await within(
-        10_000,
-        () => readiness(replica),
-        (ready) => ready.status === 200,
-      );
+    for (const replica of replicas) await vi.waitFor(async () => expect((await readiness(replica)).status).toBe(200), { timeout: 10_000, interval: 100 });
   });
 });

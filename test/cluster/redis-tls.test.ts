@@ -4,9 +4,9 @@
  * shared-state scenarios, and /ready turning 503 with reason tls when the server presents a
  * certificate the configured CA did not sign, and 200 again when it presents the right one.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTlsRedis, type TestTlsRedis } from '../support/redis-tls.ts';
-import { itSharesStateAcrossReplicas, readiness, useRedisMode, within } from './redis-mode-scenarios.ts';
+import { itSharesStateAcrossReplicas, readiness, useRedisMode } from './redis-mode-scenarios.ts';
 
 let redis: TestTlsRedis;
 beforeAll(async () => {
@@ -30,23 +30,18 @@ describe('TLS Redis with a private CA and mutual TLS (rediss://)', () => {
     await redis.serveUntrustedCertificate();
     try {
       for (const replica of replicas) {
-        const took = await within(
-          10_000,
-          () => readiness(replica),
-          (ready) => ready.status === 503 && ready.body['redis_reason'] === 'tls',
-        );
-        expect(took).toBeLessThan(6_000);
+        const startedAt = performance.now();
+        await vi.waitFor(async () => expect(await readiness(replica)).toMatchObject({ status: 503, body: { redis_reason: 'tls' } }), {
+          timeout: 6_000,
+          interval: 100,
+        });
+        const took = Math.round(performance.now() - startedAt);
         console.info(`${replica.url}: /ready 503 ${took} ms after: %s`, 'untrusted CA');
         expect(String((await readiness(replica)).body['redis_error'])).toMatch(/certificate/i);
       }
     } finally {
       await redis.serveTrustedCertificate();
     }
-    for (const replica of replicas)
-      await within(
-        15_000,
-        () => readiness(replica),
-        (ready) => ready.status === 200,
-      );
+    for (const replica of replicas) await vi.waitFor(async () => expect((await readiness(replica)).status).toBe(200), { timeout: 15_000, interval: 100 });
   });
 });

@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { httpError, textAnswer } from '../support/scripted-backend.ts';
-import { createResponse, listModelIds, until, useCluster } from './cluster-test-helpers.ts';
+import { createResponse, listModelIds, useCluster } from './cluster-test-helpers.ts';
 
 const FAILING = 'org/failing-model';
 const HEALTHY = 'org/healthy-model';
@@ -21,7 +21,16 @@ describe('shared circuit breaker across replicas', () => {
     );
     const [a, b] = cluster.replicas;
     if (a === undefined || b === undefined) throw new Error('two replicas expected');
-    await until(async () => (await listModelIds(a.url)).includes(FAILING) && (await listModelIds(b.url)).includes(FAILING), 15_000, 'catalogue loaded');
+    await vi.waitFor(
+      async () =>
+        expect([await listModelIds(a.url), await listModelIds(b.url)]).toEqual([
+          [FAILING, HEALTHY],
+          [FAILING, HEALTHY],
+        ]),
+      {
+        timeout: 15_000,
+      },
+    );
 
     expect((await createResponse(a.url, FAILING)).status).toBe(502); // failure 1, through A
     expect((await createResponse(b.url, FAILING)).status).toBe(502); // failure 2, through B: threshold reached

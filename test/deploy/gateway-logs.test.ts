@@ -6,11 +6,13 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_MODEL_ID, httpError, startScriptedBackend, textAnswer, type ScriptedBackend } from '../support/scripted-backend.ts';
 import { startGateway, type StartedGateway } from '../support/start-gateway.ts';
+import { waitForModelCatalog } from '../support/wait-for-model-catalog.ts';
 
 const KEY = 'cpk_5f0e9b1c7a.d2c4e6f8a1b3.LogGrepSecret42';
 
-async function waitFor(condition: () => boolean): Promise<void> {
-  for (let attempt = 0; attempt < 200 && !condition(); attempt += 1) await new Promise((resolve) => setTimeout(resolve, 10));
+/** The gateway writes a request's log line as the response finishes, which can trail the client's read. */
+async function waitForLog(condition: () => boolean): Promise<void> {
+  await vi.waitFor(() => expect(condition()).toBe(true), { timeout: 2_000, interval: 10 });
 }
 
 describe('gateway access log', () => {
@@ -21,14 +23,7 @@ describe('gateway access log', () => {
     backend = await startScriptedBackend();
     gateway = await startGateway({ env: { UPSTREAM_BASE_URL: backend.url } });
     // The model label in logs and metrics is a catalogue id: wait until the catalogue has loaded.
-    const url = `${gateway.url}/v1/models`;
-    await vi.waitFor(
-      async () => {
-        const { status } = await fetch(url, { headers: { authorization: `Bearer ${KEY}` } });
-        if (status !== 200) throw new Error(`GET /v1/models answered ${status}: the model catalogue has not loaded`);
-      },
-      { timeout: 10_000, interval: 50 },
-    );
+    await waitForModelCatalog(`${gateway.url}/v1`, KEY);
   });
   afterAll(async () => {
     await gateway?.stop();
@@ -48,7 +43,7 @@ describe('gateway access log', () => {
     });
     await response.text();
     expect(response.headers.get('x-request-id')).toBe('ops-trace-0001');
-    await waitFor(() => accessLines().some((line) => line['request_id'] === 'ops-trace-0001'));
+    await waitForLog(() => accessLines().some((line) => line['request_id'] === 'ops-trace-0001'));
     const lines = accessLines().filter((line) => line['request_id'] === 'ops-trace-0001');
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
@@ -73,7 +68,7 @@ describe('gateway access log', () => {
     });
     await response.text();
     expect(response.status).toBeGreaterThanOrEqual(400);
-    await waitFor(() => accessLines().some((line) => line['request_id'] === 'ops-trace-0002'));
+    await waitForLog(() => accessLines().some((line) => line['request_id'] === 'ops-trace-0002'));
     expect(accessLines().find((line) => line['request_id'] === 'ops-trace-0002')).toMatchObject({
       req: { url: '/v1/responses' },
       status: response.status,
@@ -105,7 +100,7 @@ describe('gateway log at LOG_LEVEL=debug', () => {
     });
     expect(response.status).toBe(200);
     await response.text();
-    await waitFor(
+    await waitForLog(
       () => (gateway?.logRecords() ?? []).filter((record) => record['msg'] === 'backend call' && record['request_id'] === 'req-debug-1').length >= 2,
     );
     const calls = (gateway?.logRecords() ?? []).filter((record) => record['msg'] === 'backend call' && record['request_id'] === 'req-debug-1');

@@ -2,18 +2,28 @@
  * The breaker as a client sees it on one gateway: backend faults open it, client errors never do,
  * and while it is open the gateway answers 503 with Retry-After without calling the backend.
  */
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { AnswerBody } from '../support/json-bodies.ts';
 import { chutesModel, errorChunk, httpError, roleChunk, textAnswer, textChunks } from '../support/scripted-backend.ts';
 import { E2E_API_KEY, postResponsesStream, useGatewayWithBackend } from '../support/use-gateway-with-backend.ts';
+import { waitForModelCatalog } from '../support/wait-for-model-catalog.ts';
 
 const BROKEN = 'broken/model';
 const HEALTHY = 'healthy/model';
 const FLAKY = 'flaky/model';
 const LONG_PROMPTS = 'long-prompts/model';
+// Each test that needs an open breaker opens its own model's: no test relies on another's state.
+const DOWN = 'down/model';
+const METERED = 'metered/model';
 const setup = useGatewayWithBackend({
   env: { CIRCUIT_BREAKER_FAILURE_THRESHOLD: '3', CIRCUIT_BREAKER_OPEN_SECONDS: '30', UPSTREAM_MAX_RETRIES: '0' },
-  backend: { models: [chutesModel(BROKEN), chutesModel(HEALTHY), chutesModel('client/error-model'), chutesModel(FLAKY), chutesModel(LONG_PROMPTS)] },
+  backend: {
+    models: [BROKEN, HEALTHY, 'client/error-model', FLAKY, LONG_PROMPTS, DOWN, METERED].map((id) => chutesModel(id)),
+  },
+});
+
+beforeAll(async () => {
+  await waitForModelCatalog(setup.gateway.baseURL, E2E_API_KEY);
 });
 
 async function ask(model: string, stream = false): Promise<{ status: number; body: AnswerBody; retryAfter: string | null }> {
@@ -25,17 +35,16 @@ async function ask(model: string, stream = false): Promise<{ status: number; bod
   return { status: response.status, body: (await response.json()) as AnswerBody, retryAfter: response.headers.get('retry-after') };
 }
 
-async function waitForModels(): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    const response = await fetch(`${setup.gateway.baseURL}/models`, { headers: { authorization: `Bearer ${E2E_API_KEY}` } });
-    if (response.ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
+/** Three backend faults in a row (the threshold) through `model`: its breaker is open after them. */
+async function openBreakerOf(model: string): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    setup.backend.enqueue(httpError(500, { message: 'CUDA out of memory', type: 'InternalServerError' }));
   }
+  for (let attempt = 0; attempt < 3; attempt += 1) expect((await ask(model)).status).toBe(502);
 }
 
 describe('circuit breaker on one gateway', () => {
   it('never opens on client errors (a bad key, a context overflow), however many', async () => {
-    await waitForModels();
     for (let attempt = 0; attempt < 5; attempt += 1) {
       setup.backend.enqueue(httpError(401, { message: 'Invalid API key', type: 'AuthenticationError' }));
     }
@@ -53,11 +62,7 @@ describe('circuit breaker on one gateway', () => {
   });
 
   it('opens after the threshold of consecutive backend failures and then answers 503 with Retry-After, without calling the backend', async () => {
-    await waitForModels();
-    for (let attempt = 0; attempt < 3; attempt += 1) {
-      setup.backend.enqueue(httpError(500, { message: 'CUDA out of memory', type: 'InternalServerError' }));
-    }
-    for (let attempt = 0; attempt < 3; attempt += 1) expect((await ask(BROKEN)).status).toBe(502);
+    await openBreakerOf(BROKEN);
     const callsBefore = setup.backend.chatRequests().length;
 
     const refused = await ask(BROKEN);
@@ -69,8 +74,8 @@ describe('circuit breaker on one gateway', () => {
   });
 
   it('keeps serving other models while one model’s breaker is open (per-model scope)', async () => {
-    await waitForModels();
-    expect((await ask(BROKEN)).status).toBe(503);
+    await openBreakerOf(DOWN);
+    expect((await ask(DOWN)).status).toBe(503);
     setup.backend.enqueue(textAnswer('fine'));
     const healthy = await ask(HEALTHY);
     expect(healthy.status).toBe(200);
@@ -78,14 +83,14 @@ describe('circuit breaker on one gateway', () => {
   });
 
   it('reports the open breaker in /metrics (1 = open) and stays live on /health', async () => {
+    await openBreakerOf(METERED);
     const metrics = await (await fetch(`${setup.gateway.url}/metrics`)).text();
-    const line = metrics.split('\n').find((entry) => entry.startsWith('gateway_circuit_breaker_state{') && entry.includes(BROKEN));
+    const line = metrics.split('\n').find((entry) => entry.startsWith('gateway_circuit_breaker_state{') && entry.includes(METERED));
     expect(line?.trim().endsWith(' 1')).toBe(true);
     expect((await fetch(`${setup.gateway.url}/health`)).status).toBe(200);
   });
 
   it('counts a backend error sent in-band before any output, which streams answer as an HTTP error', async () => {
-    await waitForModels();
     for (let attempt = 0; attempt < 3; attempt += 1) {
       setup.backend.enqueue({ steps: [roleChunk(), errorChunk({ message: 'worker crashed', type: 'InternalServerError', code: 500 })] });
     }
@@ -96,7 +101,6 @@ describe('circuit breaker on one gateway', () => {
   });
 
   it('never opens on client-caused failures the backend reports in-band (context overflow, rate limit), before or after output', async () => {
-    await waitForModels();
     const overflow = errorChunk({
       message: "This model's maximum context length is 4096 tokens. However, you requested 9000 tokens.",
       type: 'BadRequestError',

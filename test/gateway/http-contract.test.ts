@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { AnswerBody, ErrorBody } from '../support/json-bodies.ts';
 import { chutesModel, textAnswer } from '../support/scripted-backend.ts';
 import { E2E_API_KEY, useGatewayWithBackend } from '../support/use-gateway-with-backend.ts';
+import { waitForModelCatalog } from '../support/wait-for-model-catalog.ts';
 
 const MODEL = 'deepseek-ai/DeepSeek-V3.2';
 const setup = useGatewayWithBackend({
@@ -31,15 +32,7 @@ function expectEnvelope(json: unknown): void {
   expect(typeof error.message).toBe('string');
 }
 
-async function modelsLoaded(): Promise<void> {
-  // The catalogue loads in the background at start; wait until the gateway serves it.
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    const response = await fetch(`${setup.gateway.baseURL}/models`, { headers: { authorization: `Bearer ${E2E_API_KEY}` } });
-    if (response.ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('model catalogue never loaded');
-}
+const modelsLoaded = () => waitForModelCatalog(setup.gateway.baseURL, E2E_API_KEY);
 
 describe('authentication', () => {
   it('answers 401 in the OpenAI envelope when no key is sent, without calling the backend', async () => {

@@ -6,7 +6,8 @@
  */
 import { Agent, OpenAIResponsesModel, run, setTracingDisabled } from '@openai/agents';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { parseSseData } from '../support/read-sse-events.ts';
 import { startRedis, type TestRedis } from '../support/redis-server.ts';
 import {
   DEFAULT_MODEL_ID,
@@ -70,14 +71,16 @@ function sentMessages(index: number): [string, string][] {
   return messages.map((message) => [message.role, chatContentText(message.content)]);
 }
 
-async function eventually<T>(read: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms (last value: ${JSON.stringify(value)})`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+/** GET the response from `gateway` until it is completed (a background run finishes on its own time). */
+async function waitForCompleted(gateway: StartedGateway, id: string): Promise<Answer> {
+  return vi.waitFor(
+    async () => {
+      const answer = await call(gateway, 'GET', `/responses/${id}`);
+      expect(answer.body['status']).toBe('completed');
+      return answer;
+    },
+    { timeout: 10_000, interval: 50 },
+  );
 }
 
 /** SSE frames of a streamed POST, parsed. */
@@ -88,27 +91,28 @@ async function createStream(gateway: StartedGateway, body: Record<string, unknow
     body: JSON.stringify({ model: DEFAULT_MODEL_ID, stream: true, ...body }),
   });
   expect(response.status).toBe(200);
-  const text = await response.text();
-  return text
-    .split('\n\n')
-    .map((frame) => frame.split('\n').find((line) => line.startsWith('data: ')))
-    .filter((line): line is string => line !== undefined)
-    .map((line) => JSON.parse(line.slice(6)) as Record<string, unknown>);
+  return parseSseData<Record<string, unknown>>(await response.text());
 }
 
 /** A long, slow answer whose steps count as the backend actually sends them (to see when the call is aborted). */
-function slowCountedAnswer(): { script: { steps: ScriptStep[]; stepDelayMs: number }; sent: () => number } {
+function slowCountedAnswer(): { script: { steps: ScriptStep[]; stepDelayMs: number }; sent: () => number; ended: () => boolean } {
   const steps: ScriptStep[] = [roleChunk(), ...textChunks('tick '.repeat(400)), finishChunk('stop'), usageChunk({ prompt: 5, completion: 400 }), done()];
   let sent = 0;
+  let ended = false;
   const counted = Object.assign([...steps], {
     *[Symbol.iterator]() {
-      for (const step of steps) {
-        sent += 1;
-        yield step;
+      try {
+        for (const step of steps) {
+          sent += 1;
+          yield step;
+        }
+      } finally {
+        // Also when the backend stops reading steps early (its client, the gateway, went away).
+        ended = true;
       }
     },
   });
-  return { script: { steps: counted, stepDelayMs: 25 }, sent: () => sent };
+  return { script: { steps: counted, stepDelayMs: 25 }, sent: () => sent, ended: () => ended };
 }
 
 describe('stored responses across two replicas sharing Redis', () => {
@@ -154,7 +158,7 @@ describe('stored responses across two replicas sharing Redis', () => {
     expect(items.body).toMatchObject({ object: 'list', has_more: false });
     const data = items.body['data'] as { id: string; type: string; status: string; content: { text: string }[] }[];
     expect(data.map((item) => item.content[0]?.text)).toEqual(['there', 'hi']); // newest first by default
-    for (const item of data) expect(item).toMatchObject({ id: expect.stringMatching(/^msg_/), type: 'message', status: 'completed' });
+    for (const item of data) expect(item).toMatchObject({ id: expect.stringMatching(/^msg_/) as unknown, type: 'message', status: 'completed' });
     const page = await call(replicaA, 'GET', `/responses/${id}/input_items?order=asc&limit=1`);
     expect(page.body).toMatchObject({ has_more: true, first_id: data[1]?.id, last_id: data[1]?.id });
     const rest = await call(replicaA, 'GET', `/responses/${id}/input_items?order=asc&limit=1&after=${data[1]?.id}`);
@@ -234,10 +238,7 @@ describe('stored responses across two replicas sharing Redis', () => {
     expect(queued.status).toBe(200);
     expect(queued.body).toMatchObject({ object: 'response', status: 'queued', background: true, output: [] });
     const id = String(queued.body['id']);
-    const final = await eventually(
-      () => call(replicaB, 'GET', `/responses/${id}`),
-      (answer) => answer.body['status'] === 'completed',
-    );
+    const final = await waitForCompleted(replicaB, id);
     expect(final.body).toMatchObject({ id, status: 'completed', background: true });
     const text = (final.body['output'] as { type: string; content?: { text: string }[] }[])
       .flatMap((item) => item.content ?? [])
@@ -255,16 +256,13 @@ describe('stored responses across two replicas sharing Redis', () => {
     ]);
     expect(events.at(-1)?.['type']).toBe('response.completed');
     expect(events.map((event) => event['sequence_number'])).toEqual(events.map((_, index) => index));
-    const id = (events[0]?.['response'] as { id: string }).id;
+    const id = String((events[0]?.['response'] as { id?: string } | undefined)?.id);
     expect((await call(replicaB, 'GET', `/responses/${id}`)).body['status']).toBe('completed');
 
     // GET ?stream=true replays the finished response from the store, resumable with starting_after.
     const replay = await fetch(`${replicaB.baseURL}/responses/${id}?stream=true&starting_after=1`, { headers: { authorization: `Bearer ${KEY_A}` } });
     expect(replay.headers.get('content-type')).toMatch(/^text\/event-stream/);
-    const replayed = (await replay.text())
-      .split('\n\n')
-      .filter((frame) => frame.includes('data: '))
-      .map((frame) => JSON.parse(frame.slice(frame.indexOf('data: ') + 6)) as Record<string, unknown>);
+    const replayed = parseSseData<Record<string, unknown>>(await replay.text());
     expect(replayed[0]).toMatchObject({ type: 'response.output_item.added', sequence_number: 2 });
     expect(replayed.at(-1)).toMatchObject({ type: 'response.completed', response: { id, status: 'completed' } });
   });
@@ -279,14 +277,11 @@ describe('stored responses across two replicas sharing Redis', () => {
       signal: abort.signal,
     });
     const reader = response.body!.getReader();
-    const first = new TextDecoder().decode((await reader.read()).value);
-    const id = /"id":"(resp_[0-9a-f]+)"/.exec(first)?.[1];
-    expect(id).toBeDefined();
+    const first = new TextDecoder().decode((await reader.read()).value as Uint8Array | undefined);
+    const id = /"id":"(resp_[0-9a-f]+)"/.exec(first)?.[1] ?? '';
+    expect(id).toMatch(/^resp_/);
     abort.abort(); // the client goes away mid-run
-    const final = await eventually(
-      () => call(replicaB, 'GET', `/responses/${id}`),
-      (answer) => answer.body['status'] === 'completed',
-    );
+    const final = await waitForCompleted(replicaB, id);
     const text = (final.body['output'] as { content?: { text: string }[] }[])
       .flatMap((item) => item.content ?? [])
       .map((part) => part.text)
@@ -299,28 +294,15 @@ describe('stored responses across two replicas sharing Redis', () => {
     backend.enqueue(slow.script);
     const queued = await create(replicaA, { input: 'a long job', background: true });
     const id = String(queued.body['id']);
-    await eventually(
-      async () => slow.sent(),
-      (sent) => sent > 3,
-    );
+    await vi.waitFor(() => expect(slow.sent()).toBeGreaterThan(3), { timeout: 10_000 });
 
     const cancelled = await call(replicaB, 'POST', `/responses/${id}/cancel`);
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({ id, status: 'cancelled', background: true });
 
-    // Replica A notices within its poll interval (1 s) and aborts: the backend stops being read.
-    let previous = -1;
-    await eventually(
-      async () => {
-        const now = slow.sent();
-        const stable = now === previous;
-        previous = now;
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        return stable;
-      },
-      (stable) => stable,
-      5_000,
-    );
+    // Replica A notices within its poll interval (1 s) and aborts: the backend stops sending, far
+    // from the end of the answer.
+    await vi.waitFor(() => expect(slow.ended()).toBe(true), { timeout: 5_000 });
     expect(slow.sent()).toBeLessThan(300);
     expect((await call(replicaA, 'GET', `/responses/${id}`)).body['status']).toBe('cancelled');
     // Cancelling again is harmless; a response that was not a background one cannot be cancelled.
@@ -441,14 +423,14 @@ describe('stored responses across two replicas sharing Redis', () => {
       ],
     });
     expect(compacted.status).toBe(200);
-    expect(compacted.body).toMatchObject({ object: 'response.compaction', id: expect.stringMatching(/^resp_/), usage: { input_tokens: 12 } });
+    expect(compacted.body).toMatchObject({ object: 'response.compaction', id: expect.stringMatching(/^resp_/) as unknown, usage: { input_tokens: 12 } });
     const output = compacted.body['output'] as Record<string, unknown>[];
     expect(output.map((item) => [item['type'], item['role'] ?? null])).toEqual([
       ['message', 'user'],
       ['message', 'user'],
       ['compaction', null],
     ]);
-    expect(output[2]).toMatchObject({ id: expect.stringMatching(/^cmp_/), encrypted_content: expect.any(String) });
+    expect(output[2]).toMatchObject({ id: expect.stringMatching(/^cmp_/) as unknown, encrypted_content: expect.any(String) as unknown });
     expect(JSON.stringify(output)).not.toContain('SUMMARY');
     expect(sentMessages(0).at(-1)?.[1]).toContain('CONTEXT CHECKPOINT COMPACTION');
     // The summary is streamed from the backend: a long one is bounded by the idle timeout between
@@ -476,12 +458,13 @@ describe('stored responses across two replicas sharing Redis', () => {
     await redis.kill();
     try {
       // The probe notices within seconds; /ready says why.
-      const ready = await eventually(
+      const ready = await vi.waitFor(
         async () => {
           const response = await fetch(`${replicaA.url}/ready`);
+          expect(response.status).toBe(503);
           return { status: response.status, body: (await response.json()) as Record<string, unknown> };
         },
-        (answer) => answer.status === 503,
+        { timeout: 10_000, interval: 50 },
       );
       expect(ready.body).toMatchObject({ status: 'not_ready', redis: 'down', redis_reason: 'connection' });
       const calls = backend.chatRequests().length;
@@ -511,9 +494,6 @@ describe('stored responses across two replicas sharing Redis', () => {
     } finally {
       await redis.restart();
     }
-    await eventually(
-      async () => (await fetch(`${replicaA.url}/ready`)).status,
-      (status) => status === 200,
-    );
+    await vi.waitFor(async () => expect((await fetch(`${replicaA.url}/ready`)).status).toBe(200), { timeout: 10_000, interval: 50 });
   });
 });

@@ -2,7 +2,7 @@
  * Stored responses in embedded mode (no Redis): the in-memory store behind the same endpoints,
  * with a 1-second TTL so expiry is observable.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_MODEL_ID, type ScriptedBackend, startScriptedBackend, textAnswer } from '../support/scripted-backend.ts';
 import { type StartedGateway, startGateway } from '../support/start-gateway.ts';
 import { chatContentText } from '../support/use-gateway-with-backend.ts';
@@ -55,8 +55,10 @@ describe('stored responses in embedded mode', () => {
     const created = await call('POST', '/responses', { model: DEFAULT_MODEL_ID, input: 'hello' });
     const id = String(created.body['id']);
     expect((await call('GET', `/responses/${id}`)).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 1_100)); // a child process: its clock cannot be faked
-    expect((await call('GET', `/responses/${id}`)).status).toBe(404);
+    // The gateway is a child process: its clock cannot be moved, so this waits for the 1 s TTL to
+    // end. The exact boundary is the store's own test (libs/response-store, with an injected clock);
+    // this one shows RESPONSES_TTL_SECONDS reaches it.
+    await vi.waitFor(async () => expect((await call('GET', `/responses/${id}`)).status).toBe(404), { timeout: 5_000, interval: 100 });
     const chained = await call('POST', '/responses', { model: DEFAULT_MODEL_ID, input: 'again', previous_response_id: id });
     expect(chained.body).toMatchObject({ error: { code: 'previous_response_not_found' } });
   });

@@ -1,6 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './load-config.ts';
 
+/** What `run` threw (undefined when it returned): asserted on outside any `catch`. */
+function thrownBy(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
+/** The ConfigError `env` is refused with: fails the test when nothing, or something else, is thrown. */
+function configErrorFor(env: Record<string, string>): ConfigError {
+  const error = thrownBy(() => loadConfig(env));
+  expect(error).toBeInstanceOf(ConfigError);
+  return error as ConfigError;
+}
+
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
     const config = loadConfig({});
@@ -30,15 +47,13 @@ describe('loadConfig', () => {
   });
 
   it('names every bad variable, one line each, saying what it must be (never echoing a value)', () => {
-    expect(() => loadConfig({ PORT: 'eighty', REDIS_URL: 'http://user:hunter2@x', METRICS_ENABLED: 'maybe' })).toThrowError(ConfigError);
-    const message = (() => {
-      try {
-        loadConfig({ PORT: 'eighty', REDIS_URL: 'http://user:hunter2@x', METRICS_ENABLED: 'maybe', UPSTREAM_BASE_URL: 'ftp://x', LOG_LEVEL: 'loud' });
-        return '';
-      } catch (error) {
-        return (error as Error).message;
-      }
-    })();
+    const { message } = configErrorFor({
+      PORT: 'eighty',
+      REDIS_URL: 'http://user:hunter2@x',
+      METRICS_ENABLED: 'maybe',
+      UPSTREAM_BASE_URL: 'ftp://x',
+      LOG_LEVEL: 'loud',
+    });
     expect(message.split('\n')).toEqual([
       'Invalid configuration: PORT must be an integer from 0 to 65535; the default, when unset, is 8282.',
       "Invalid configuration: UPSTREAM_BASE_URL must be an http:// or https:// URL (the backend's OpenAI-compatible base URL, usually ending in /v1, e.g. https://llm.chutes.ai/v1); the default, when unset, is https://llm.chutes.ai/v1.",
@@ -145,14 +160,7 @@ describe('loadConfig: Redis', () => {
   });
 
   it('refuses contradictions and half-set modes, naming the variables', () => {
-    const message = (env: Record<string, string>) => {
-      try {
-        loadConfig(env);
-      } catch (error) {
-        return String(error);
-      }
-      throw new Error('expected a ConfigError');
-    };
+    const message = (env: Record<string, string>) => configErrorFor(env).message;
     expect(message({ REDIS_SENTINELS: 's1' })).toMatch(/REDIS_SENTINELS is set without REDIS_SENTINEL_MASTER/);
     expect(message({ REDIS_SENTINEL_MASTER: 'm' })).toMatch(/REDIS_SENTINEL_MASTER is set without REDIS_SENTINELS/);
     expect(message({ REDIS_URL: 'redis://a', REDIS_TLS: 'true' })).toMatch(/REDIS_TLS=true contradicts REDIS_URL/);

@@ -63,10 +63,16 @@ describe('createEmbeddedModelCatalog', () => {
     await catalog.start();
     backend.set(async () => []);
     await vi.advanceTimersByTimeAsync(10_000);
+    // The refresh that got the empty list is over (it says why it kept the list), and the list stayed.
+    expect(backend.calls).toBe(2);
+    expect(catalog.lastError()).toBe('the backend listed no models');
+    expect(catalog.list()?.map((m) => m.id)).toEqual(['a']);
     backend.set(async () => {
       throw new Error('503');
     });
     await vi.advanceTimersByTimeAsync(10_000);
+    expect(backend.calls).toBe(3);
+    expect(catalog.lastError()).toBe('503');
     expect(catalog.list()?.map((m) => m.id)).toEqual(['a']);
     await catalog.close();
   });

@@ -1,7 +1,8 @@
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createRequestPathRedis, createSubscriberRedis } from '@rgw/redis';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createRequestPathRedis, createSubscriberRedis, isRedisReady } from '@rgw/redis';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
+import { waitForRedisReady } from '../../../test/support/wait-for-redis-ready.ts';
 import { createRedisModelCatalog } from './create-redis-model-catalog.ts';
 import type { ModelCatalog, ModelEntry } from './model-catalog.ts';
 import { modelKeys, publishModelSnapshot } from './model-snapshot.ts';
@@ -18,7 +19,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   admin = createRequestPathRedis(redisServer.url, { commandTimeoutMs: 2_000 });
-  await until(() => admin.status === 'ready');
+  await waitForRedisReady(admin);
   await admin.flushall();
 });
 afterEach(async () => {
@@ -30,13 +31,19 @@ function models(...ids: string[]): ModelEntry[] {
   return ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'test' }));
 }
 
-/** A backend listing whatever the test sets, counting its calls. */
+/** A backend listing whatever the test sets, counting its calls; `hold()` keeps listings waiting until released. */
 function backend(initial: ModelEntry[]) {
   const state = { models: initial, calls: 0, fail: false };
+  let gate: Promise<void> | undefined;
   return Object.assign(state, {
+    hold(): () => void {
+      let release!: () => void;
+      gate = new Promise<void>((resolve) => (release = resolve));
+      return release;
+    },
     listModels: async () => {
       state.calls += 1;
-      await new Promise((resolve) => setTimeout(resolve, 20)); // long enough for callers to overlap
+      await gate;
       if (state.fail) throw new Error('backend down');
       return state.models;
     },
@@ -54,12 +61,9 @@ async function replica(listModels: () => Promise<ModelEntry[]>, refreshMs = 60_0
   return catalog;
 }
 
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** What Redis does when nobody refreshed the list for the staleness period: the freshness marker expires. */
+async function letListGoStale(): Promise<void> {
+  expect(await admin.del(modelKeys.fresh)).toBe(1);
 }
 
 const ids = (catalog: ModelCatalog) => catalog.list()?.map((model) => model.id) ?? null;
@@ -79,15 +83,37 @@ describe('createRedisModelCatalog', () => {
     const first = await replica(upstream.listModels);
     const second = await replica(upstream.listModels);
     await publishModelSnapshot(admin, models('a', 'new-model'), { freshMs: 60_000 });
-    await until(() => first.get('new-model') !== undefined && second.get('new-model') !== undefined);
+    await vi.waitFor(
+      () =>
+        expect([ids(first), ids(second)]).toEqual([
+          ['a', 'new-model'],
+          ['a', 'new-model'],
+        ]),
+      { timeout: 5_000 },
+    );
     await publishModelSnapshot(admin, models('new-model'), { freshMs: 60_000 });
-    await until(() => first.get('a') === undefined && second.get('a') === undefined);
+    await vi.waitFor(() => expect([ids(first), ids(second)]).toEqual([['new-model'], ['new-model']]), { timeout: 5_000 });
   });
 
   it('lets a single replica refresh a stale list from the backend while the others wait', async () => {
     const upstream = backend(models('a', 'b'));
-    const catalogs = await Promise.all([replica(upstream.listModels), replica(upstream.listModels), replica(upstream.listModels)]);
-    await until(() => catalogs.every((catalog) => ids(catalog)?.length === 2));
+    // The first replica to take the refresh lock lists, held, while the other two make their pass.
+    const release = upstream.hold();
+    const starting = [replica(upstream.listModels), replica(upstream.listModels), replica(upstream.listModels)];
+    const done: ModelCatalog[] = [];
+    for (const start of starting) void start.then((catalog) => done.push(catalog));
+    await vi.waitFor(() => expect([upstream.calls, done.length]).toEqual([1, 2]), { timeout: 10_000 });
+    release();
+    const catalogs = await Promise.all(starting);
+    await vi.waitFor(
+      () =>
+        expect(catalogs.map(ids)).toEqual([
+          ['a', 'b'],
+          ['a', 'b'],
+          ['a', 'b'],
+        ]),
+      { timeout: 5_000 },
+    );
     expect(upstream.calls).toBe(1);
     expect(await admin.pttl(modelKeys.fresh)).toBeGreaterThan(0);
   });
@@ -96,7 +122,7 @@ describe('createRedisModelCatalog', () => {
     await publishModelSnapshot(admin, models('a'), { freshMs: 60_000 });
     const upstream = backend(models('x'));
     const subscriber = createSubscriberRedis(redisServer.url);
-    await until(() => subscriber.status === 'ready');
+    await vi.waitFor(() => expect(subscriber.status).toBe('ready'), { timeout: 5_000 });
     // Not connected yet: a pass run now would find Redis "down" and ask the backend itself.
     // The request-path client's fail-fast options, connecting only when told to.
     const client = new Redis(redisServer.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 2_000, lazyConnect: true });
@@ -106,7 +132,8 @@ describe('createRedisModelCatalog', () => {
       client.disconnect();
       subscriber.disconnect();
     });
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the subscription is made by now
+    // The catalogue's subscriber has subscribed (Redis counts it) before its request-path client connects.
+    await vi.waitFor(async () => expect(await admin.pubsub('NUMSUB', modelKeys.channel)).toEqual([modelKeys.channel, 1]), { timeout: 5_000 });
     void client.connect();
     await catalog.start();
     expect(ids(catalog)).toEqual(['a']);
@@ -116,36 +143,47 @@ describe('createRedisModelCatalog', () => {
   it('never replaces the shared list with an empty one', async () => {
     await expect(publishModelSnapshot(admin, [], { freshMs: 1_000 })).rejects.toThrow(/empty/);
     const upstream = backend([]);
-    await publishModelSnapshot(admin, models('a'), { freshMs: 50 });
+    await publishModelSnapshot(admin, models('a'), { freshMs: 60_000 });
+    await letListGoStale();
+    // start() resolves once its first pass is over: that pass read the list, found it stale, and
+    // refreshed it from a backend that listed nothing.
     const catalog = await replica(upstream.listModels);
-    await until(() => upstream.calls > 0);
+    expect(upstream.calls).toBeGreaterThanOrEqual(1);
+    expect(catalog.lastError()).toBe('backend listed no models');
     expect(ids(catalog)).toEqual(['a']);
     expect(await admin.hget(modelKeys.snapshot, 'json')).toContain('"a"');
   });
 
   it('keeps serving its last list while Redis is down, and rebuilds the shared list when Redis returns empty', async () => {
     const upstream = backend(models('a'));
-    const catalog = await replica(upstream.listModels);
-    await until(() => ids(catalog)?.length === 1);
+    const client = createRequestPathRedis(redisServer.url);
+    const catalog = createRedisModelCatalog({ listModels: upstream.listModels, redis: client, refreshMs: 60_000, pollMs: 100 });
+    cleanups.push(async () => {
+      await catalog.close();
+      client.disconnect();
+    });
+    await catalog.start();
+    expect(ids(catalog)).toEqual(['a']);
     await redisServer.kill();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await vi.waitFor(() => expect(isRedisReady(client)).toBe(false), { timeout: 5_000 });
     expect(catalog.resolve('A')).toEqual({ kind: 'found', id: 'a' });
     upstream.models = models('a', 'b');
     await redisServer.restart();
-    await until(async () => admin.status === 'ready' && (await admin.hget(modelKeys.snapshot, 'hash')) !== null, 8_000);
-    await until(() => catalog.get('b') !== undefined);
+    await vi.waitFor(async () => expect(await admin.hget(modelKeys.snapshot, 'hash')).not.toBeNull(), { timeout: 10_000 });
+    await vi.waitFor(() => expect(ids(catalog)).toEqual(['a', 'b']), { timeout: 5_000 });
   });
 
-  it('closes promptly with a shared subscriber while Redis is down', async () => {
+  // No timing bound: a close that waited for the unsubscribe would wait for Redis, which comes back
+  // only after close() resolved, so the test would time out.
+  it('closes with a shared subscriber while Redis is down, without waiting for it', { timeout: 15_000 }, async () => {
     const client = createRequestPathRedis(redisServer.url);
     const subscriber = createSubscriberRedis(redisServer.url);
     const catalog = createRedisModelCatalog({ listModels: backend(models('a')).listModels, redis: client, subscriber, refreshMs: 60_000 });
     await catalog.start();
+    await vi.waitFor(() => expect(subscriber.status).toBe('ready'), { timeout: 5_000 });
     await redisServer.kill();
     try {
-      const started = performance.now();
       await catalog.close();
-      expect(performance.now() - started).toBeLessThan(100);
     } finally {
       client.disconnect();
       subscriber.disconnect();
@@ -156,13 +194,15 @@ describe('createRedisModelCatalog', () => {
   it('fetches directly when it starts with Redis unreachable', async () => {
     const upstream = backend(models('a'));
     const client = createRequestPathRedis('redis://127.0.0.1:1');
-    const catalog = createRedisModelCatalog({ listModels: upstream.listModels, redis: client, refreshMs: 60_000 });
+    const now = Date.parse('2026-01-05T10:00:00Z');
+    const catalog = createRedisModelCatalog({ listModels: upstream.listModels, redis: client, refreshMs: 60_000, now: () => now });
     cleanups.push(async () => {
       await catalog.close();
       client.disconnect();
     });
     await catalog.start();
     expect(ids(catalog)).toEqual(['a']);
-    expect(catalog.ageSeconds()).toBeLessThan(5);
+    expect(catalog.ageSeconds()).toBe(0); // fetched just now, by this replica
+    expect(upstream.calls).toBe(1);
   });
 });

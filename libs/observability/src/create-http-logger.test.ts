@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import type { ErrorRequestHandler } from 'express';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHttpLogger } from './create-http-logger.ts';
 import { createLogger } from './create-logger.ts';
 
@@ -42,7 +42,7 @@ async function startApp() {
 
 // The access line is written on the response's `finish`, which can trail the client's read by a tick.
 async function waitForLines(lines: string[], count: number): Promise<void> {
-  for (let i = 0; i < 100 && lines.length < count; i += 1) await new Promise((resolve) => setImmediate(resolve));
+  await vi.waitFor(() => expect(lines.length).toBeGreaterThanOrEqual(count), { timeout: 2_000, interval: 5 });
 }
 
 describe('createHttpLogger', () => {

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
 import { isRedisReady } from './create-redis-clients.ts';
 import { createRequestPathRedis } from './create-request-path-redis.ts';
@@ -48,7 +48,7 @@ describe('defineScripts', () => {
   it('runs a script with named keys and arguments, decoded, and keeps running it after Redis lost its script cache', async () => {
     const client = createRequestPathRedis(redisServer.url);
     try {
-      while (!isRedisReady(client)) await new Promise((resolve) => setTimeout(resolve, 10));
+      await vi.waitFor(() => expect(isRedisReady(client)).toBe(true), { timeout: 5_000, interval: 10 });
       const scripts = defineScripts(client, { echo });
       expect(await scripts.echo({ keys: { key: 'k' }, args: { value: 'v' } })).toEqual(['k', 'v']);
       await client.script('FLUSH'); // what a Redis restart does
@@ -61,7 +61,7 @@ describe('defineScripts', () => {
   it('passes a variadic script its rest keys as keys and its rest arguments after the named ones', async () => {
     const client = createRequestPathRedis(redisServer.url);
     try {
-      while (!isRedisReady(client)) await new Promise((resolve) => setTimeout(resolve, 10));
+      await vi.waitFor(() => expect(isRedisReady(client)).toBe(true), { timeout: 5_000, interval: 10 });
       const scripts = defineScripts(client, { echoKeys });
       expect(await scripts.echoKeys({ keys: { keys: ['a'] }, args: { value: 'v', extras: [] } })).toEqual([1, 'a', 'v']);
       expect(await scripts.echoKeys({ keys: { keys: ['a', 'b', 'c'] }, args: { value: 'v', extras: ['x', 2] } })).toEqual([3, 'a', 'b', 'c', 'v', 'x', '2']);
@@ -74,7 +74,7 @@ describe('defineScripts', () => {
   it('rejects a reply the decoder does not expect instead of passing it on', async () => {
     const client = createRequestPathRedis(redisServer.url);
     try {
-      while (!isRedisReady(client)) await new Promise((resolve) => setTimeout(resolve, 10));
+      await vi.waitFor(() => expect(isRedisReady(client)).toBe(true), { timeout: 5_000, interval: 10 });
       const strict = loadLuaScript({
         file: new URL('./__fixtures__/echo-key-1.lua', import.meta.url),
         keys: ['key'],

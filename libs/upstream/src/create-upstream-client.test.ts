@@ -6,9 +6,9 @@ import { createUpstreamClient, readRetryAfterMs } from './create-upstream-client
 
 type Handler = (req: IncomingMessage, res: ServerResponse, attempt: number) => void;
 
-const servers: Array<{ close: () => void }> = [];
-afterEach(() => {
-  for (const server of servers.splice(0)) server.close();
+const servers: Array<{ close: () => Promise<void> }> = [];
+afterEach(async () => {
+  for (const server of servers.splice(0)) await server.close();
 });
 
 async function backend(handler: Handler): Promise<{ url: string; attempts: () => number; authorizations: string[] }> {
@@ -23,9 +23,10 @@ async function backend(handler: Handler): Promise<{ url: string; attempts: () =>
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   servers.push({
-    close: () => {
+    // Resolves once the port is closed: a connection to it is refused from then on.
+    close: async () => {
       server.closeAllConnections();
-      server.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   });
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, attempts: () => attempts, authorizations };
@@ -91,8 +92,7 @@ describe('createUpstreamClient', () => {
   it('retries a refused connection and then reports 502', async () => {
     const server = await backend((_req, res) => res.end());
     const url = server.url;
-    servers.splice(0).forEach((entry) => entry.close());
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (const entry of servers.splice(0)) await entry.close();
     await expect(client(url, 1).completeChat({ model: 'm', messages: [] } as never, call())).rejects.toMatchObject({
       status: 502,
       code: 'upstream_connection_error',

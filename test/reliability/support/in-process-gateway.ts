@@ -5,6 +5,7 @@
  * (test/support/start-gateway.ts).
  */
 import { Writable } from 'node:stream';
+import { vi } from 'vitest';
 import { loadConfig } from '@rgw/config';
 import { createLogger } from '@rgw/observability';
 import { startGateway, type RunningGateway } from '../../../apps/gateway/src/start-gateway.ts';
@@ -49,11 +50,12 @@ export async function startInProcessGateway(
   return { url, baseURL: `${url}/v1`, port: running.port, running, logs, stop: (graceMs = 1_000) => running.stop(graceMs) };
 }
 
-/** Polls `condition` every 10 ms; for states with no event to await (a socket count, a log line). */
+/** Waits (vi.waitFor, every 10 ms) until `condition` holds; for states with no event to await (a socket count, a log line). */
 export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await vi.waitFor(
+    async () => {
+      if (!(await condition())) throw new Error(`${what} not met within ${timeoutMs} ms`);
+    },
+    { timeout: timeoutMs, interval: 10 },
+  );
 }

@@ -1,23 +1,33 @@
-import { createServer, request, Agent, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { createServer, request, Agent, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createConnectionDrainer } from './create-connection-drainer.ts';
 
 let server: Server | undefined;
 afterEach(() => {
+  vi.useRealTimers();
   server?.closeAllConnections();
   server?.close();
 });
 
-/** A server whose `/slow` answers after `slowMs`. */
-async function startServer(slowMs: number): Promise<{ server: Server; port: number }> {
+/** A server whose `/slow` answers when the test calls `release()`; `sockets` are its connections, in order. */
+async function startServer(): Promise<{ server: Server; port: number; sockets: Socket[]; slowArrived: Promise<void>; release: () => void }> {
+  const sockets: Socket[] = [];
+  let slow: ServerResponse | undefined;
+  let arrived!: () => void;
+  const slowArrived = new Promise<void>((resolve) => (arrived = resolve));
   const started = createServer((req, res) => {
-    if (req.url === '/slow') setTimeout(() => res.end('slow done'), slowMs);
-    else res.end('ok');
+    if (req.url === '/slow') {
+      slow = res;
+      arrived();
+    } else res.end('ok');
   });
+  started.on('connection', (socket: Socket) => sockets.push(socket));
   server = started;
-  await new Promise<void>((resolve) => started.listen(0, '127.0.0.1', resolve));
-  return { server: started, port: (started.address() as AddressInfo).port };
+  started.listen(0, '127.0.0.1');
+  await once(started, 'listening');
+  return { server: started, port: (started.address() as AddressInfo).port, sockets, slowArrived, release: () => slow?.end('slow done') };
 }
 
 function get(port: number, path: string, agent: Agent): Promise<{ body: string; connection: string | undefined }> {
@@ -34,29 +44,40 @@ function get(port: number, path: string, agent: Agent): Promise<{ body: string; 
 
 describe('createConnectionDrainer', () => {
   it('lets in-flight requests finish, answers new ones on open connections with Connection: close, and resolves once every connection closed', async () => {
-    const { server: started, port } = await startServer(300);
+    // The drainer's sweep and its idle clock are the test's; the sockets and HTTP are real.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval', 'performance'] });
+    const { server: started, port, sockets, slowArrived, release } = await startServer();
     const drainer = createConnectionDrainer(started, { idleCloseMs: 200 });
     const keepAlive = new Agent({ keepAlive: true, maxSockets: 2 });
     const idle = new Agent({ keepAlive: true, maxSockets: 1 });
     await get(port, '/', idle); // leaves one idle keep-alive connection
     const slow = get(port, '/slow', keepAlive);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await slowArrived;
+    const [idleSocket, slowSocket] = sockets;
 
-    const startedAt = performance.now();
-    const drained = drainer.drain();
+    let drained = false;
+    void drainer.drain().then(() => (drained = true));
     expect(drainer.draining()).toBe(true);
     await expect(get(port, '/', new Agent())).rejects.toThrow(/ECONNREFUSED/); // no new connections
+    // The idle connection is closed once idle for idleCloseMs, not at once (a proxy may be about to use it).
+    await vi.advanceTimersByTimeAsync(150);
+    expect(idleSocket?.writableEnded).toBe(false);
+    await vi.advanceTimersByTimeAsync(100);
+    expect(idleSocket?.writableEnded).toBe(true);
+    // The in-flight request is not cut: it finishes; its connection is idle from then on.
+    expect(slowSocket?.writableEnded).toBe(false);
+    release();
     expect((await slow).body).toBe('slow done');
-    await drained;
-    // Waited for the slow request and for the idle connection's idle period, not for the keep-alive timeout.
-    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(200);
-    expect(performance.now() - startedAt).toBeLessThan(2_000);
+    // Resolved once that connection too was idle for idleCloseMs and closed (vi.waitFor moves the
+    // faked timers on by its interval at each check).
+    expect(drained).toBe(false);
+    await vi.waitFor(() => expect(drained).toBe(true), { timeout: 5_000 });
     keepAlive.destroy();
     idle.destroy();
   });
 
   it('marks answers given while draining with Connection: close', async () => {
-    const { server: started, port } = await startServer(0);
+    const { server: started, port } = await startServer();
     const drainer = createConnectionDrainer(started, { idleCloseMs: 5_000 });
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     expect((await get(port, '/', agent)).connection).toBe('keep-alive');
