@@ -1,5 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createConnection, createServer } from 'node:net';
 import { type ConnectionOptions, connect as connectTls } from 'node:tls';
 
@@ -107,11 +110,17 @@ export const TEST_SERVER_ARGS: readonly string[] = ['--save', '', '--appendonly'
  * Sentinel and TLS harnesses start their servers through this.
  */
 export async function spawnRedisServer(port: number, args: readonly string[], connection: ProbeConnection = {}): Promise<ChildProcess> {
-  const child = spawn('redis-server', [...args], {
+  // A working directory of its own: a replica writes the RDB its master sends it there (and Sentinel
+  // its state), never into the checkout the tests run from.
+  const dir = mkdtempSync(join(tmpdir(), `rgw-redis-${port}-`));
+  const child = spawn('redis-server', [...args, '--dir', dir], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);
-  child.once('exit', () => children.delete(child));
+  child.once('exit', () => {
+    children.delete(child);
+    rmSync(dir, { recursive: true, force: true });
+  });
   let output = '';
   child.stdout?.on('data', (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-2_000);
