@@ -131,7 +131,7 @@ describe('memory and Redis breakers', () => {
           ]);
           expect(fromRedis).toEqual(fromMemory);
         }),
-        { numRuns: 25, seed: 20_260_000 },
+        { numRuns: 100, seed: 20_260_000 },
       );
     } finally {
       await redisBreaker.close();

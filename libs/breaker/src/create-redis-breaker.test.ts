@@ -247,6 +247,28 @@ describe('createRedisBreaker', () => {
     expect(await b.breaker.acquire(scope)).toMatchObject({ allowed: true, probe: false });
   });
 
+  it('lets the next request on any replica probe at once when a probe gives its lease back (a client error says nothing)', async () => {
+    const clock = testClock();
+    const a = await replica({ failureThreshold: 1, now: clock.now, probeLeaseMs: 30_000 });
+    const b = await replica({ failureThreshold: 1, now: clock.now, probeLeaseMs: 30_000 });
+    const scope = nextScope();
+    await a.breaker.record(ticketOf(await a.breaker.acquire(scope)), 'failure');
+    await waitForEventsApplied(a.breaker, b.breaker);
+    clock.advance(60_000);
+    await endOpenPeriod(scope);
+    const probe = await a.breaker.acquire(scope);
+    expect(probe).toMatchObject({ allowed: true, probe: true });
+    // B meanwhile refuses for the probe's lease: one probe at a time.
+    expect(await b.breaker.acquire(scope)).toMatchObject({ allowed: false, state: 'half_open' });
+    await a.breaker.record(ticketOf(probe), 'ignored');
+    await waitForEventsApplied(a.breaker, b.breaker);
+    // No 30 s wait for the lease to run out, on either replica (the memory breaker does the same).
+    const next = await b.breaker.acquire(scope);
+    expect(next).toMatchObject({ allowed: true, probe: true });
+    expect(await a.breaker.acquire(scope)).toMatchObject({ allowed: false, state: 'half_open' });
+    await b.breaker.record(ticketOf(next), 'success');
+  });
+
   it('keeps the open period on Redis clock: a replica whose clock is an hour ahead still refuses', async () => {
     const a = await replica({ failureThreshold: 1, openMs: 30_000 });
     const b = await replica({ failureThreshold: 1, openMs: 30_000, now: () => Date.now() + 3_600_000 });

@@ -265,6 +265,9 @@ export function createRedisBreaker(options: RedisBreakerOptions): RedisCircuitBr
         });
         if (result === 'open') apply(ticket.scope, 'open', value, generation, 0);
         else if (result === 'closed') apply(ticket.scope, 'closed', 0, generation, value);
+        // The probe gave its lease back (a client error or abort says nothing): the next request,
+        // here or on any replica (the script publishes it), may probe at once, as in memory.
+        else if (result === 'released') apply(ticket.scope, 'half_open', 0, generation, 0);
       } catch (error) {
         noteRedisError(error, 'record');
         local.recordUnticketed(ticket.scope, outcome);

@@ -21,7 +21,8 @@
   ARGV[9] consec_ttl_ms    consecutive failures are forgotten after this long without a failure
   ARGV[10] half_open_ttl_ms a half-open breaker nobody probes closes after this long
 
-  Publishes JSON {scope, state, ttl, gen, consec} on ARGV[8] when state or failure count changes.
+  Publishes JSON {scope, state, ttl, gen, consec} on ARGV[8] when state or failure count changes, and
+  when a probe gives up its lease (half_open with ttl 0: the next request anywhere may probe at once).
   Returns {result, gen, ttl_ms_or_consec}:
     {'open', gen, open_ms}     this outcome opened (or reopened) the breaker
     {'closed', gen, consec}    still or again closed; consec = current consecutive failures
@@ -61,6 +62,7 @@ if token ~= '' then
     return trip(tonumber(redis.call('HGET', KEYS[2], 'trips') or '0') + 1)
   end
   redis.call('DEL', KEYS[3])
+  publish('half_open', 0, 0)
   return {'released', gen, 0}
 end
 
