@@ -74,7 +74,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     // Saves wait for a replica (WAIT blocks its connection): their own connection, with a timeout above that bound.
     writer = clients.requestPath({ logger, name: 'redis-writes', commandTimeoutMs: config.REDIS_REPLICA_ACK_TIMEOUT_MS + 1_000 });
     subscriber = clients.subscriber({ logger });
-    health = createRedisHealthProbe(redis, { logger, refuseClusterNode: config.redis.mode === 'single' });
+    health = createRedisHealthProbe(redis, { logger, refuseClusterNode: config.redis.mode === 'single', expectReplicas: config.redis.mode === 'sentinel' });
     const probe = health;
     const first = await awaitFirstVerdict(probe, 3_000);
     if (first.reason === 'cluster_node') {

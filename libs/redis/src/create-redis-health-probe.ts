@@ -34,6 +34,13 @@ export interface RedisHealthProbe {
    * (WAIT) when this is above 0. Null when unknown (never probed, or a master the probe has not met).
    */
   replicasFor(key: string): number | null;
+  /**
+   * Whether the deployment has replicas, so a save must be acknowledged by one: always with Sentinel
+   * (the option), and from the first probe that saw a replica on any master (sticky while the process
+   * runs). A master alone in such a deployment (its replica down, or an old master about to be demoted
+   * in a failover, whose writes its demotion discards) cannot make a write durable.
+   */
+  replicasExpected(): boolean;
   /** Probe now (coalesced with a probe already running); resolves with the state after it. */
   refresh(): Promise<RedisHealth>;
   /** Called once per change of `up` (and of the reason while down). */
@@ -52,6 +59,8 @@ export interface RedisHealthProbeOptions {
   logger?: Logger;
   /** `INFO cluster` says "cluster_enabled:1" on a client that is not a Cluster client: REDIS_URL names a Cluster node. */
   refuseClusterNode?: boolean;
+  /** The deployment has replicas whatever the probe has seen so far (Sentinel). Default false. */
+  expectReplicas?: boolean;
 }
 
 const healthProbe = loadLuaScript({
@@ -81,6 +90,7 @@ export function createRedisHealthProbe(client: RedisClient, options: RedisHealth
   let failures = 0;
   let running: Promise<RedisHealth> | undefined;
   let closed = false;
+  let seenReplicas = options.expectReplicas ?? false;
   const slotKeys = new Map<string, string>();
 
   const withTimeout = <T>(promise: Promise<T>): Promise<T> => {
@@ -160,6 +170,7 @@ export function createRedisHealthProbe(client: RedisClient, options: RedisHealth
       masters,
     };
     health = next;
+    if (masters.some((master) => (master.replicas ?? 0) > 0)) seenReplicas = true;
     if (previous.up !== next.up || (!next.up && previous.reason !== next.reason)) {
       if (next.up) options.logger?.info({ redis: 'probe', masters: masters.length }, 'redis commands succeed again');
       else
@@ -203,6 +214,7 @@ export function createRedisHealthProbe(client: RedisClient, options: RedisHealth
       const known = client.slots[calculateSlot(key)];
       return known === undefined ? null : known.length - 1;
     },
+    replicasExpected: () => seenReplicas,
     refresh,
     onChange(listener) {
       listeners.add(listener);

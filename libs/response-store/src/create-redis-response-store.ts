@@ -34,6 +34,12 @@ export interface ReplicaAcknowledgement {
   readonly replicasFor: (key: string) => number | null;
   /** `WAIT 1 <timeoutMs>` after each write (REDIS_REPLICA_ACK_TIMEOUT_MS); past it the save fails. */
   readonly timeoutMs: number;
+  /**
+   * The deployment has replicas (the probe's `replicasExpected`): a master seen with none is then
+   * alone by accident (a replica down, a failover under way) and a save there is refused before it
+   * is written, never acknowledged alone.
+   */
+  readonly replicasExpected?: () => boolean;
 }
 
 export interface RedisResponseStoreOptions {
@@ -161,12 +167,18 @@ function createRedisResponseStoreJson(options: RedisResponseStoreOptions): Respo
     await Promise.all(
       [...groups.values()].map(async (indexes) => {
         const first = writes[indexes[0] ?? 0];
-        const replicas = ack === undefined || ack.timeoutMs === 0 || first === undefined ? 0 : (ack.replicasFor(first.key) ?? 0);
+        const waiting = ack !== undefined && ack.timeoutMs > 0 && first !== undefined;
+        const known = waiting ? ack.replicasFor(first.key) : 0;
+        const expected = waiting && (ack.replicasExpected?.() ?? false);
+        // Alone where replicas belong: what it wrote could vanish in a failover (an old master's
+        // writes are discarded when it is demoted). Refused before anything is written.
+        if (expected && known === 0) throw new StoreUnavailableError('replica_ack');
+        const mustWait = waiting && ((known ?? 0) > 0 || expected);
         const pipeline = writer.pipeline();
         for (const index of indexes) writes[index]?.queue(pipeline);
-        if (replicas > 0 && ack !== undefined) pipeline.call('WAIT', 1, ack.timeoutMs);
+        if (mustWait) pipeline.call('WAIT', 1, ack.timeoutMs);
         const results = throwFirstError(await pipeline.exec());
-        if (replicas > 0) {
+        if (mustWait) {
           const acknowledged = Number(results.pop());
           // Replication is asynchronous: without an acknowledgement a failover could lose these writes.
           if (!(acknowledged >= 1)) throw new StoreUnavailableError('replica_ack');

@@ -347,6 +347,33 @@ describe('redis response store', () => {
     }
   });
 
+  it('refuses a save, writing nothing, on a master seen alone where the deployment has replicas (a failover under way, a replica down)', async () => {
+    await redis.flushall();
+    const writer = createRequestPathRedis(redisServer.url, { commandTimeoutMs: 2_000 });
+    try {
+      await waitForRedisReady(writer);
+      const alone = createRedisResponseStore({
+        redis,
+        writer,
+        ttlSeconds: 60,
+        replicaAck: { replicasFor: () => 0, replicasExpected: () => true, timeoutMs: 1_000 },
+      });
+      await expect(alone.save(ALICE, record('resp_alone'))).rejects.toMatchObject({ status: 503, code: 'store_unavailable', reason: 'replica_ack' });
+      expect(await redis.exists(responseKey('resp_alone'))).toBe(0);
+      // A deployment without replicas: saved at once, as before.
+      const standalone = createRedisResponseStore({
+        redis,
+        writer,
+        ttlSeconds: 60,
+        replicaAck: { replicasFor: () => 0, replicasExpected: () => false, timeoutMs: 1_000 },
+      });
+      await standalone.save(ALICE, record('resp_standalone'));
+      expect(await redis.exists(responseKey('resp_standalone'))).toBe(1);
+    } finally {
+      writer.disconnect();
+    }
+  });
+
   it('reads, chains, finds and deletes a response the gw:v1 layout stored before the upgrade', async () => {
     await redis.flushall();
     const store = createRedisResponseStore({ redis, ttlSeconds: 60 });

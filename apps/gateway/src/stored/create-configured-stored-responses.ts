@@ -35,7 +35,11 @@ export function createConfiguredStoredResponses(config: GatewayConfig, options: 
         redis: redis.reads,
         writer: redis.writes,
         ttlSeconds: config.RESPONSES_TTL_SECONDS,
-        replicaAck: { replicasFor: (key) => redis.health.replicasFor(key), timeoutMs: config.REDIS_REPLICA_ACK_TIMEOUT_MS },
+        replicaAck: {
+          replicasFor: (key) => redis.health.replicasFor(key),
+          replicasExpected: () => redis.health.replicasExpected(),
+          timeoutMs: config.REDIS_REPLICA_ACK_TIMEOUT_MS,
+        },
         health: () => redis.health.current(),
       })
     : createMemoryResponseStore<Response>({ maxEntries: config.RESPONSE_STORE_MAX_ENTRIES, ttlSeconds: config.RESPONSES_TTL_SECONDS });
