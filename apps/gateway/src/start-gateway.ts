@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { createMemoryBreaker, createRedisBreaker, type CircuitBreaker, type RedisCircuitBreaker } from '@rgw/breaker';
 import { ConfigError, describeRedisConnection, type GatewayConfig } from '@rgw/config';
 import { createEmbeddedModelCatalog, createRedisModelCatalog, type ModelCatalog } from '@rgw/model-catalog';
-import { awaitFirstVerdict, createRedisClients, createRedisHealthProbe, type RedisClient, type RedisHealthProbe } from '@rgw/redis';
+import { awaitFirstVerdict, createRedisClients, createRedisHealthProbe, type RedisClient, type RedisHealthProbe, SHARED_SECRET_KEY } from '@rgw/redis';
 import { createGatewayMetrics } from '@rgw/observability';
 import { createMemoryRateLimiter, createRedisRateLimiter, type RateLimiter } from '@rgw/rate-limit';
 import { createUpstreamClient } from '@rgw/upstream';
@@ -14,6 +14,7 @@ import { createConnectionDrainer } from './http/create-connection-drainer.ts';
 import { createId } from './create-id.ts';
 import type { GatewayDependencies } from './gateway-dependencies.ts';
 import { createReasoningSealer } from './security/create-reasoning-sealer.ts';
+import { keepSharedSecret } from './security/keep-shared-secret.ts';
 import { resolveReasoningSecrets } from './security/resolve-reasoning-secrets.ts';
 import { createConfiguredStoredResponses } from './stored/create-configured-stored-responses.ts';
 import { createTurnShutdown } from './turns/create-turn-shutdown.ts';
@@ -99,6 +100,19 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
       ? await resolveReasoningSecrets(config, { logger, ...(writer === undefined || health === undefined ? {} : { redis: writer, health }) })
       : [options.reasoningKey];
   const sealer = createReasoningSealer(secrets);
+  // A secret agreed through Redis is kept there by every replica that holds it.
+  const stopKeepingSecret =
+    options.reasoningKey === undefined &&
+    config.REASONING_ENCRYPTION_KEY === undefined &&
+    writer !== undefined &&
+    health !== undefined &&
+    secrets[0] !== undefined
+      ? keepSharedSecret(writer, secrets[0], {
+          logger,
+          replicas: () => health?.replicasFor(SHARED_SECRET_KEY) ?? 0,
+          ackTimeoutMs: config.REDIS_REPLICA_ACK_TIMEOUT_MS || 1_000,
+        })
+      : () => undefined;
   const storedResponses = createConfiguredStoredResponses(config, {
     redis: redis === undefined || writer === undefined || health === undefined ? undefined : { reads: redis, writes: writer, health },
     metrics,
@@ -184,6 +198,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     port,
     async stop(graceMs) {
       draining = true;
+      stopKeepingSecret();
       // Background runs belong to no connection: they get the same grace, in parallel.
       const runsDrained = storedResponses.close(graceMs);
       // Not server.close(): see create-connection-drainer.ts (no 502s behind a pooling proxy).

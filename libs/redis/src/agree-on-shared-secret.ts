@@ -21,6 +21,8 @@ export interface AgreeOnSharedSecretOptions {
   readonly replicas?: number | null;
   /** Bound of that wait, ms (default 1 000). */
   readonly ackTimeoutMs?: number;
+  /** The secret to create when Redis has none (default: 32 fresh random bytes): a running replica re-seeds its own. */
+  readonly candidate?: string;
 }
 
 /**
@@ -30,7 +32,7 @@ export interface AgreeOnSharedSecretOptions {
  */
 export async function agreeOnSharedSecret(client: RedisClient, options: AgreeOnSharedSecretOptions = {}): Promise<{ secret: string; created: boolean }> {
   const run = defineScripts(client, { sharedSecret });
-  const agreed = await run.sharedSecret({ keys: { secret: SHARED_SECRET_KEY }, args: { candidate: randomBytes(32).toString('hex') } });
+  const agreed = await run.sharedSecret({ keys: { secret: SHARED_SECRET_KEY }, args: { candidate: options.candidate ?? randomBytes(32).toString('hex') } });
   if (agreed.created && (options.replicas ?? 0) > 0) {
     // WAIT has no key: send it with a keyed no-op so a Cluster client routes it to the secret's master.
     const pipeline = client.pipeline();
