@@ -3,9 +3,13 @@
  * (as the gateway's), bodies piped both ways without parsing. Whatever the gateway costs above this
  * is what its validation, translation, logging and metrics cost.
  * Run as its own process: `UPSTREAM_ORIGIN=http://127.0.0.1:N node scripts/node24.mjs test/bench/bare-proxy.ts` prints `{"port":N}`.
+ * `UPSTREAM_HTTP2=true` and `UPSTREAM_TLS_CA_FILE` as the gateway's (h2 by ALPN to a TLS backend).
+ * `GET /_stats` answers its event-loop delay p99 since the last call (ms), as the gateway's /metrics does.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pipeline } from 'node:stream/promises';
 import { Pool } from 'undici';
 
@@ -23,8 +27,21 @@ function forwardable(headers: IncomingHttpHeaders | Record<string, string | stri
 if (import.meta.main) {
   const origin = process.env['UPSTREAM_ORIGIN'];
   if (!origin) throw new Error('UPSTREAM_ORIGIN is required');
-  const pool = new Pool(origin, { connections: null, keepAliveTimeout: 30_000 });
+  const caFile = process.env['UPSTREAM_TLS_CA_FILE'];
+  const pool = new Pool(origin, {
+    connections: null,
+    keepAliveTimeout: 30_000,
+    // undici offers h2 by ALPN to TLS origins; preferred here as the gateway's UPSTREAM_HTTP2 does.
+    connect: { ...(caFile === undefined ? {} : { ca: readFileSync(caFile) }), ...(process.env['UPSTREAM_HTTP2'] === 'true' ? { preferH2: true } : {}) },
+  });
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
   const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+    if (req.url === '/_stats') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ eventLoopDelayP99Ms: delay.percentile(99) / 1e6 }));
+      delay.reset();
+      return;
+    }
     pool
       .request({
         path: req.url ?? '/',

@@ -123,6 +123,8 @@ export interface GatewayProcessOptions extends SpawnOptions {
   readonly upstreamBaseUrl: string;
   readonly redisUrl?: string | undefined;
   readonly logLevel: string;
+  /** Node flags besides GATEWAY_NODE_FLAGS (e.g. --heapsnapshot-signal for the memory breakdown). */
+  readonly nodeFlags?: readonly string[];
 }
 
 /**
@@ -141,7 +143,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions): Promi
     REASONING_ENCRYPTION_KEY: 'b'.repeat(64),
   };
   if (options.redisUrl) env['REDIS_URL'] = options.redisUrl;
-  const child = spawnPinned(process.execPath, [...GATEWAY_NODE_FLAGS, 'apps/gateway/src/main.ts'], { ...options, env }, 'ignore');
+  const child = spawnPinned(process.execPath, [...GATEWAY_NODE_FLAGS, ...(options.nodeFlags ?? []), 'apps/gateway/src/main.ts'], { ...options, env }, 'ignore');
   const stderr = collectStderr(child);
   const origin = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;

@@ -13,20 +13,31 @@
  *   it holds streams open for the concurrent-streams memory test. Model `bench-tools` answers every
  *   streamed request with one `exec_command` call (id, name, arguments in two chunks), numbered by the
  *   tool results the request already carries: the 20-turn tool loop of test/bench/tool-loop.ts.
+ *   Model `bench-paced` paces like a generating model: the first content chunk at once (so time to
+ *   first token is the hops' own), then one every 100–500 ms (uniform, per chunk): the streams-at-scale
+ *   phase (test/bench/streams-at-scale.ts).
+ * - `GET /_stats`: connections open now and at most since `POST /_stats/reset` (HTTP/1.1 sockets and
+ *   HTTP/2 sessions alike), streams served, and the TLS port.
+ * - With `BENCH_BACKEND_TLS_DIR` (a folder holding key.pem and cert.pem) it also listens with TLS,
+ *   speaking HTTP/2 and HTTP/1.1 (ALPN), as a backend behind a CDN does.
  */
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { type Http2ServerRequest, type Http2ServerResponse, createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 
 export const FAST_MODEL = 'bench-model';
 export const SLOW_MODEL = 'bench-slow';
 export const TOOLS_MODEL = 'bench-tools';
+export const PACED_MODEL = 'bench-paced';
 const SLOW_CHUNK_MS = Number(process.env['SLOW_CHUNK_MS'] ?? 200);
 const CREATED = 1_767_225_600;
 
 const MODELS = JSON.stringify({
   object: 'list',
-  data: [FAST_MODEL, SLOW_MODEL, TOOLS_MODEL].map((id) => ({ id, object: 'model', created: CREATED, owned_by: 'bench' })),
+  data: [FAST_MODEL, SLOW_MODEL, TOOLS_MODEL, PACED_MODEL].map((id) => ({ id, object: 'model', created: CREATED, owned_by: 'bench' })),
 });
 
 const COMPLETION = JSON.stringify({
@@ -69,10 +80,31 @@ function usageFrame(completionTokens: number): string {
   return `data: ${JSON.stringify(chunk)}\n\n`;
 }
 
-async function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage | Http2ServerRequest): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** An HTTP/1.1 or an HTTP/2 (compatibility API) response: the handlers use what both have. */
+interface AnyResponse {
+  writeHead(status: number, headers: Record<string, string>): { end(chunk: string): unknown };
+  write(chunk: string): boolean;
+  end(chunk: string): unknown;
+}
+const gone = (res: AnyResponse) => ('stream' in res ? (res as Http2ServerResponse).stream.destroyed : (res as ServerResponse).destroyed);
+
+async function streamPaced(res: AnyResponse, chunks: number): Promise<void> {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  res.write(ROLE_FRAME);
+  for (let index = 0; index < chunks; index += 1) {
+    if (index > 0) await sleep(100 + Math.random() * 400);
+    if (gone(res)) return;
+    res.write(contentFrame(index));
+  }
+  res.write(FINISH_FRAME);
+  res.write(usageFrame(chunks));
+  res.end(DONE_FRAME);
 }
 
 async function stream(res: ServerResponse, chunks: number, slow: boolean): Promise<void> {
@@ -110,7 +142,21 @@ async function streamToolCall(res: ServerResponse, turn: number): Promise<void> 
   res.end(DONE_FRAME);
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+const stats = { open: 0, peak: 0, streams: 0, tlsPort: null as number | null };
+function countConnection(socket: { once(event: 'close', listener: () => void): unknown }): void {
+  stats.open += 1;
+  stats.peak = Math.max(stats.peak, stats.open);
+  socket.once('close', () => {
+    stats.open -= 1;
+  });
+}
+
+async function handle(req: IncomingMessage | Http2ServerRequest, res: AnyResponse): Promise<void> {
+  if (req.url === '/_stats') {
+    if (req.method === 'POST') Object.assign(stats, { peak: stats.open, streams: 0 });
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(stats));
+    return;
+  }
   if (req.method === 'GET' && req.url === '/v1/models') {
     res.writeHead(200, { 'content-type': 'application/json' }).end(MODELS);
     return;
@@ -123,12 +169,18 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
       max_completion_tokens?: number;
       messages?: { role?: string }[];
     };
+    stats.streams += body.stream === true ? 1 : 0;
+    if (body.stream === true && body.model === PACED_MODEL) {
+      await streamPaced(res, body.max_tokens ?? body.max_completion_tokens ?? 16);
+      return;
+    }
+    if (body.stream === true && 'stream' in res) throw new Error('over HTTP/2 only bench-paced streams');
     if (body.stream === true && body.model === TOOLS_MODEL) {
-      await streamToolCall(res, (body.messages ?? []).filter((message) => message.role === 'tool').length + 1);
+      await streamToolCall(res as ServerResponse, (body.messages ?? []).filter((message) => message.role === 'tool').length + 1);
       return;
     }
     if (body.stream === true) {
-      await stream(res, body.max_tokens ?? body.max_completion_tokens ?? 16, body.model === SLOW_MODEL);
+      await stream(res as ServerResponse, body.max_tokens ?? body.max_completion_tokens ?? 16, body.model === SLOW_MODEL);
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' }).end(COMPLETION);
@@ -141,7 +193,34 @@ if (import.meta.main) {
   const server = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
     handle(req, res).catch(() => res.destroy());
   });
-  server.listen(0, '127.0.0.1', () => {
+  server.on('connection', countConnection);
+  const tlsDir = process.env['BENCH_BACKEND_TLS_DIR'];
+  const secure =
+    tlsDir === undefined
+      ? undefined
+      : createSecureServer(
+          {
+            key: readFileSync(path.join(tlsDir, 'key.pem')),
+            cert: readFileSync(path.join(tlsDir, 'cert.pem')),
+            allowHTTP1: true,
+            // As h2 servers in front of model backends allow (nginx 128, Cloudflare 256 and more): the client decides.
+            settings: { maxConcurrentStreams: 10_000 },
+          },
+          (req, res) => {
+            // allowHTTP1: a request that fell back to HTTP/1.1 has node:http's objects, without `stream`.
+            handle(req, res).catch(() => {
+              const either = res as unknown as { stream?: { destroy(): void }; destroy(): void };
+              if (either.stream === undefined) either.destroy();
+              else either.stream.destroy();
+            });
+          },
+        );
+  // Sessions (h2) and sockets that fell back to HTTP/1.1 are both one connection.
+  secure?.on('secureConnection', countConnection);
+  const listening = (target: { listen(port: number, host: string, done: () => void): unknown }) =>
+    new Promise<void>((resolve) => target.listen(0, '127.0.0.1', resolve));
+  void Promise.all([listening(server), ...(secure === undefined ? [] : [listening(secure)])]).then(() => {
+    if (secure !== undefined) stats.tlsPort = (secure.address() as AddressInfo).port;
     process.stdout.write(`${JSON.stringify({ port: (server.address() as AddressInfo).port })}\n`);
   });
   process.on('SIGTERM', () => process.exit(0));

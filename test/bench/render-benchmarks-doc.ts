@@ -1,6 +1,7 @@
 /** The benchmark's summary shape, its target checks and docs/benchmarks.md. Pure: no I/O. */
 import type { StorageSummary } from './stored-bytes.ts';
 import type { ToolLoopResult } from './tool-loop.ts';
+import type { ScaleRun, StreamsAtScaleSummary } from './streams-at-scale.ts';
 
 export type TargetName = 'direct' | 'proxy' | 'embedded' | 'cluster';
 type PerTarget = Partial<Record<TargetName, Record<string, number>>>;
@@ -31,6 +32,8 @@ export interface BenchSummary {
   readonly storage?: StorageSummary;
   /** The 20-turn tool loop over WebSocket against HTTP (absent from runs before WebSocket mode). */
   readonly toolLoop?: ToolLoopResult;
+  /** Up to 10,000 paced streams held through one hop (test/bench/streams-at-scale.ts; absent before issue 17). */
+  readonly streamsAtScale?: StreamsAtScaleSummary;
 }
 
 /** Redis memory a stored Codex turn (18 KB tools, 2 KB in, 2 KB out) may take. */
@@ -132,7 +135,119 @@ export function checkTargets(summary: BenchSummary): TargetCheck[] {
       pass: loop.websocketAddedMsPerTurn <= loop.httpAddedMsPerTurn,
     });
   }
+  if (summary.streamsAtScale !== undefined) checks.push(...scaleChecks(summary.streamsAtScale));
   return checks;
+}
+
+/** The largest run of a hop over one upstream protocol. */
+function largestRun(scale: StreamsAtScaleSummary, hop: string, upstream: ScaleRun['upstream']): ScaleRun | undefined {
+  return scale.runs.filter((run) => run.hop === hop && run.upstream === upstream).sort((a, b) => b.streams - a.streams)[0];
+}
+
+/** Issue 17's targets on a 2-core machine. */
+function scaleChecks(scale: StreamsAtScaleSummary): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const proxy = largestRun(scale, 'proxy', 'h2');
+  for (const hop of ['embedded', 'cluster']) {
+    const run = largestRun(scale, hop, 'h2');
+    if (run === undefined) continue;
+    const label = `${hop === 'embedded' ? TARGET_LABELS.embedded : TARGET_LABELS.cluster}, ${run.streams} paced streams (h2 to the backend)`;
+    checks.push({
+      target: `streams held at once and none failed, ${label}`,
+      limit: `${run.streams}, 0 failed`,
+      measured: `${run.heldAtOnce}, ${run.failed} failed`,
+      pass: run.heldAtOnce === run.streams && run.failed === 0,
+    });
+    checks.push({
+      target: `peak RSS and RSS per stream above idle, ${label}`,
+      limit: '≤ 1,024 MB, ≤ 90 KB',
+      measured: `${fixed(run.peakRssMb ?? Number.NaN, 0)} MB, ${fixed(run.rssKbPerStream ?? Number.NaN, 1)} KB`,
+      pass: (run.peakRssMb ?? Number.POSITIVE_INFINITY) <= 1024 && (run.rssKbPerStream ?? Number.POSITIVE_INFINITY) <= 90,
+    });
+    const ratio = (run.cpuMicrosPerChunk ?? Number.NaN) / (proxy?.cpuMicrosPerChunk ?? Number.NaN);
+    checks.push({ target: `CPU per chunk ÷ bare proxy's at the same load, ${label}`, limit: '≤ 1.5', measured: fixed(ratio), pass: ratio <= 1.5 });
+    checks.push({
+      target: `event-loop delay p99, ${label}`,
+      limit: '≤ 20 ms',
+      measured: `${fixed(run.eventLoopDelayP99Ms ?? Number.NaN, 1)} ms`,
+      pass: (run.eventLoopDelayP99Ms ?? Number.POSITIVE_INFINITY) <= 20,
+    });
+  }
+  const direct = scale.runs.find((run) => run.hop === 'direct');
+  const embedded = scale.runs.find((run) => run.hop === 'embedded' && run.streams === direct?.streams);
+  if (direct !== undefined && embedded !== undefined) {
+    const added = embedded.firstTokenP50Ms - direct.firstTokenP50Ms;
+    checks.push({
+      target: `added time to first token (p50), ${TARGET_LABELS.embedded}, ${direct.streams} paced streams`,
+      limit: '≤ 1 ms',
+      measured: `${fixed(added)} ms`,
+      pass: added <= 1,
+    });
+  }
+  return checks;
+}
+
+/** The streams-at-scale phase: one row per run, then where an open stream's memory goes. */
+export function streamsAtScaleTables(scale: StreamsAtScaleSummary): string[] {
+  const lines = [
+    `### Streams at scale: paced streams held through one hop (first token at once, then a chunk every 100–500 ms; ramped at ${scale.rampPerSecond} streams/s)`,
+    '',
+    `File descriptors: ${scale.fileDescriptorLimit} per process here, not raisable in this sandbox; a hop holds two sockets per stream over HTTP/1.1, one over HTTP/2 to the backend.`,
+    '',
+    row([
+      'hop',
+      'to the backend',
+      'streams',
+      'held at once',
+      'failed',
+      'idle RSS MB',
+      'peak RSS MB',
+      'KB per stream',
+      'CPU µs per chunk',
+      'first token p50 / p99 ms',
+      'event-loop delay p99 ms',
+      'backend connections',
+    ]),
+    row(['---', '---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+  ];
+  for (const run of scale.runs) {
+    lines.push(
+      row([
+        run.hop === 'direct'
+          ? 'backend direct'
+          : run.hop === 'proxy'
+            ? TARGET_LABELS.proxy
+            : run.hop === 'cluster'
+              ? TARGET_LABELS.cluster
+              : TARGET_LABELS.embedded,
+        run.upstream === 'none' ? '–' : run.upstream,
+        run.streams,
+        run.heldAtOnce,
+        run.failed,
+        run.idleRssMb === null ? '–' : fixed(run.idleRssMb, 0),
+        run.peakRssMb === null ? '–' : fixed(run.peakRssMb, 0),
+        run.rssKbPerStream === null ? '–' : fixed(run.rssKbPerStream, 1),
+        run.cpuMicrosPerChunk === null ? '–' : fixed(run.cpuMicrosPerChunk, 1),
+        `${fixed(run.firstTokenP50Ms)} / ${fixed(run.firstTokenP99Ms)}`,
+        run.eventLoopDelayP99Ms === null ? '–' : fixed(run.eventLoopDelayP99Ms, 1),
+        run.backendConnectionsPeak,
+      ]),
+    );
+  }
+  const memory = scale.memory;
+  if (memory !== undefined) {
+    lines.push(
+      '',
+      `### Where an open stream's memory goes (${memory.streams} streams open against idle, embedded, h2 to the backend)`,
+      '',
+      `Per stream: ${fixed(memory.rssKb, 1)} KB of RSS, of which ${fixed(memory.heapUsedKb, 1)} KB V8 heap in use (${fixed(memory.liveHeapKb, 1)} KB live after a full GC, by kind below) and ${fixed(memory.externalKb, 1)} KB outside the heap (Buffers); the rest is garbage not yet collected, heap headroom and native memory (sockets, llhttp, nghttp2).`,
+      '',
+      row(['kind (V8 heap snapshot)', 'bytes per stream', 'objects per stream']),
+      row(['---', '---:', '---:']),
+      ...memory.kinds.map((kind) => row([kind.kind, fixed(kind.bytesPerStream, 0), fixed(kind.objectsPerStream, 1)])),
+    );
+  }
+  return lines;
 }
 
 /** The tool-loop phase: per-turn latency, client bytes and gateway CPU, WebSocket against HTTP. */
@@ -287,6 +402,7 @@ function resultTables(summary: BenchSummary): string[] {
   }
   if (summary.storage !== undefined) lines.push('', ...storageTables(summary.storage));
   if (summary.toolLoop !== undefined) lines.push('', ...toolLoopTables(summary.toolLoop));
+  if (summary.streamsAtScale !== undefined) lines.push('', ...streamsAtScaleTables(summary.streamsAtScale));
   return lines;
 }
 

@@ -13,6 +13,7 @@
  *   npm run bench -- --storage-only     only the stored-response phase (Redis bytes per Codex turn, WAIT latency); prints it
  *   npm run bench -- --storage-baseline <checkout>   that phase also for another checkout (before/after)
  *   npm run bench -- --only tool-loop       only the 20-turn tool loop, WebSocket against HTTP (prints, writes nothing)
+ *   npm run bench -- --only streams-at-scale   only the 10,000-stream phase (prints, writes nothing)
  *
  * Speed targets are checked here, never in timed tests.
  */
@@ -36,6 +37,7 @@ import { type BenchRequest, percentile, runFixedRateLatency, runStreams, runThro
 import { type BenchSummary, type TargetName, checkTargets, renderBenchmarksDoc } from './render-benchmarks-doc.ts';
 import { measureStorage } from './stored-bytes.ts';
 import { runToolLoopComparison } from './tool-loop.ts';
+import { runStreamsAtScale } from './streams-at-scale.ts';
 
 const { values: flags } = parseArgs({
   options: {
@@ -298,6 +300,10 @@ async function main(): Promise<void> {
       leak[target.name] = { requests: done, failed, checkpoints };
     }
 
+    log('streams at scale: up to 10,000 paced streams through one hop');
+    await Promise.all(hops.map((target) => target.stop()));
+    const streamsAtScale = await runStreamsAtScale({ quick, logLevel, log });
+
     log('stored responses: Redis memory per Codex turn, and what WAIT adds to a save');
     const storage = await measureStorage({ quick, ...(flags['storage-baseline'] === undefined ? {} : { baselineCwd: flags['storage-baseline'] }) });
 
@@ -319,6 +325,7 @@ async function main(): Promise<void> {
       leak,
       storage,
       toolLoop,
+      streamsAtScale,
     };
     const summaryWithChecks = { ...summary, targets: checkTargets(summary) };
     process.stdout.write(`${JSON.stringify(summaryWithChecks, null, 2)}\n`);
@@ -399,4 +406,9 @@ else if (flags['storage-only']) {
   process.stdout.write(`${JSON.stringify(storage, null, 2)}\n`);
   if (flags.json) writeFileSync(flags.json, `${JSON.stringify(storage, null, 2)}\n`);
 } else if (flags.only === 'tool-loop') await runToolLoopOnly();
-else await main();
+else if (flags.only === 'streams-at-scale') {
+  await warmCompileCache();
+  const result = await runStreamsAtScale({ quick, logLevel: flags['log-level'] ?? 'info', log });
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  if (flags.json) writeFileSync(flags.json, `${JSON.stringify(result, null, 2)}\n`);
+} else await main();
