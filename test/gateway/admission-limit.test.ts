@@ -83,13 +83,18 @@ describe('MAX_CONCURRENT_STREAMS', () => {
     expect(envelope.error).toMatchObject({ type: 'server_error', param: null, code: 'server_overloaded' });
     expect(envelope.error['message']).toContain('capacity');
 
+    // A background request is refused at submission, while the client is there to read it, not queued to fail.
+    const background = await create({ background: true, store: true });
+    expect(background.status).toBe(503);
+    expect(((await background.json()) as { error: { code: string } }).error.code).toBe('server_overloaded');
+
     // WebSocket turns count against the same cap and get the error frame WebSocket errors use.
     const client = await connectSocket(toResponsesSocketUrl(gateway.baseURL), { apiKey: KEY });
     const frames = await client.create({ model: DEFAULT_MODEL_ID, input: 'hi', store: false });
     expect(frames).toHaveLength(1);
     expect(frames[0]).toMatchObject({ type: 'error', status: 503, error: { code: 'server_overloaded', type: 'server_error' } });
     expect(backend.chatRequests()).toHaveLength(2);
-    expect(await metric('gateway_admission_rejections_total{reason="concurrency"}')).toBe(rejectionsBefore + 2);
+    expect(await metric('gateway_admission_rejections_total{reason="concurrency"}')).toBe(rejectionsBefore + 3);
 
     // The first turn ends: a slot is free, and the next turn (over the socket) gets it.
     releases[0]!();
