@@ -235,4 +235,20 @@ describe('Helm chart', () => {
     }
     expect(validateValues(withValue('config.websocketKeepaliveSeconds', 0))).not.toEqual([]);
   });
+
+  it('sets the stream bounds, and scales on turns in flight per pod only when asked (off by default)', () => {
+    const configMap = templates.get('configmap.yaml') ?? '';
+    for (const name of ['CLIENT_SEND_TIMEOUT_MS', 'MAX_CONCURRENT_STREAMS']) expect(configMap).toContain(`${name}: {{`);
+    expect(values).toMatchObject({
+      config: { clientSendTimeoutMs: 30000, maxConcurrentStreams: 0 },
+      gateway: { autoscaling: { turnsInFlightAverageValue: null } },
+    });
+    const hpa = templates.get('gateway-hpa.yaml') ?? '';
+    expect(hpa).toMatch(
+      /\{\{- with \.Values\.gateway\.autoscaling\.turnsInFlightAverageValue \}\}[\s\S]*name: gateway_turns_in_flight[\s\S]*type: AverageValue[\s\S]*\{\{- end \}\}/,
+    );
+    expect(validateValues(withValue('gateway.autoscaling.turnsInFlightAverageValue', 80))).toEqual([]);
+    expect(validateValues(withValue('gateway.autoscaling.turnsInFlightAverageValue', 0))).not.toEqual([]);
+    expect(validateValues(withValue('config.maxConcurrentStreams', -1))).not.toEqual([]);
+  });
 });

@@ -6,12 +6,23 @@
  * dashboard or the docs add without a scenario below.
  */
 import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WebSocket } from 'ws';
 import packageJson from '../../package.json' with { type: 'json' };
 import { createRequestPathRedis } from '@rgw/redis';
 import { startLocalCluster, type LocalCluster } from '../../scripts/cluster-local.ts';
-import { httpError, startScriptedBackend, textAnswer, type ScriptedBackend } from '../support/scripted-backend.ts';
+import {
+  done,
+  finishChunk,
+  httpError,
+  pauseUntil,
+  roleChunk,
+  startScriptedBackend,
+  textAnswer,
+  textChunks,
+  type ScriptedBackend,
+} from '../support/scripted-backend.ts';
 import { collectDashboardQueries, extractMetricNames, readText } from './deploy-files.ts';
 
 const KEY = 'sk-metrics-move';
@@ -28,7 +39,14 @@ beforeAll(async () => {
   cluster = await startLocalCluster({
     upstreamBaseUrl: backend.url,
     replicas: 1,
-    gatewayEnv: { MODELS_REFRESH_SECONDS: '1', CIRCUIT_BREAKER_FAILURE_THRESHOLD: '2', UPSTREAM_MAX_RETRIES: '0' },
+    gatewayEnv: {
+      MODELS_REFRESH_SECONDS: '1',
+      CIRCUIT_BREAKER_FAILURE_THRESHOLD: '2',
+      UPSTREAM_MAX_RETRIES: '0',
+      // Small enough for the scenarios below to reach; no other scenario runs two turns at once or leaves a stream unread.
+      MAX_CONCURRENT_STREAMS: '2',
+      CLIENT_SEND_TIMEOUT_MS: '500',
+    },
     workerEnv: { MODELS_REFRESH_SECONDS: '1' },
   });
 }, 60_000);
@@ -159,6 +177,53 @@ describe('metrics move with what they describe', () => {
     await pending;
     expect(total(await replica(), 'gateway_http_requests_in_flight', { route: '/v1/responses' })).toBe(0);
     sawMove('gateway_http_requests_in_flight');
+  });
+
+  it('turns in flight and admission: the gauge follows held turns, the cap is shown, a third turn is refused and counted', async () => {
+    const before = await replica();
+    expect(total(before, 'gateway_turns_in_flight_limit')).toBe(2);
+    expect(total(before, 'gateway_turns_in_flight')).toBe(0);
+    const { promise: released, resolve: release } = Promise.withResolvers<void>();
+    const held = { steps: [roleChunk(), ...textChunks('held'), pauseUntil(released), finishChunk('stop'), done()] };
+    backend.enqueue(held, held);
+    const pending = [1, 2].map(() => createResponse({ model: MODEL_A, input: 'hi', stream: true }).then((response) => response.text()));
+    await vi.waitFor(async () => expect(total(await replica(), 'gateway_turns_in_flight')).toBe(2), { timeout: 5_000, interval: 20 });
+    const refused = await createResponse({ model: MODEL_A, input: 'hi', stream: true });
+    expect(refused.status).toBe(503);
+    release();
+    await Promise.all(pending);
+    const after = await replica();
+    expect(total(after, 'gateway_turns_in_flight')).toBe(0);
+    expect(
+      total(after, 'gateway_admission_rejections_total', { reason: 'concurrency' }) -
+        total(before, 'gateway_admission_rejections_total', { reason: 'concurrency' }),
+    ).toBe(1);
+    sawMove('gateway_turns_in_flight', 'gateway_turns_in_flight_limit', 'gateway_admission_rejections_total');
+  });
+
+  it('client send timeouts: a client that stops reading a long stream is dropped after CLIENT_SEND_TIMEOUT_MS and counted', async () => {
+    const before = await replica();
+    // About 20 MB of text: more than the socket buffers between backend, gateway and client hold.
+    const chunk = textChunks('z'.repeat(4_000), { split: 4_000 });
+    backend.enqueue({ steps: [roleChunk(), ...Array.from({ length: 5_000 }, () => chunk).flat(), finishChunk('stop'), done()] });
+    const url = new URL(`${cluster.replicas[0]!.url}/v1/responses`);
+    const request = httpRequest(url, { method: 'POST', headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' } });
+    request.on('error', () => undefined);
+    request.on('response', (response) => {
+      response.on('error', () => undefined);
+      response.pause(); // never read
+    });
+    request.end(JSON.stringify({ model: MODEL_A, input: 'hi', stream: true }));
+    await vi.waitFor(
+      async () =>
+        expect(
+          total(await replica(), 'gateway_client_send_timeouts_total', { transport: 'sse' }) -
+            total(before, 'gateway_client_send_timeouts_total', { transport: 'sse' }),
+        ).toBe(1),
+      { timeout: 15_000, interval: 50 },
+    );
+    request.destroy();
+    sawMove('gateway_client_send_timeouts_total');
   });
 
   it('stored-response operations: a stored answer is a put, reading it a get hit', async () => {

@@ -17,6 +17,7 @@ import { createReasoningSealer } from './security/create-reasoning-sealer.ts';
 import { keepSharedSecret } from './security/keep-shared-secret.ts';
 import { resolveReasoningSecrets } from './security/resolve-reasoning-secrets.ts';
 import { createConfiguredStoredResponses } from './stored/create-configured-stored-responses.ts';
+import { createTurnSlots } from './turns/limit-concurrent-turns.ts';
 import { createTurnShutdown } from './turns/create-turn-shutdown.ts';
 import { createResponsesWebSocketServer } from './websocket/create-responses-websocket-server.ts';
 import packageJson from '../../../package.json' with { type: 'json' };
@@ -168,6 +169,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     backendProfiles: config.BACKEND_PROFILES,
     stored: storedResponses.stored,
     turnShutdown,
+    turnSlots: createTurnSlots(config.MAX_CONCURRENT_STREAMS, metrics),
     ...(rateLimiter ? { rateLimiter } : {}),
   };
 

@@ -74,6 +74,19 @@ export const configSchema = z.object({
   UPSTREAM_IDLE_TIMEOUT_MS: positiveInt().default(300_000),
   /** Retries of a backend call that failed before any byte reached our client (connection errors, 502/503/504). */
   UPSTREAM_MAX_RETRIES: z.coerce.number().int().min(0).max(5).default(2),
+  /**
+   * Longest wait for a client to take the next bytes of a stream (SSE or WebSocket) once our socket
+   * buffer is full: past it the turn ends, the backend call is aborted and the client's connection is
+   * closed. Without it a client that stops reading holds a backend stream and its buffers until the
+   * backend gives up. Far above any network hiccup a reading client has.
+   */
+  CLIENT_SEND_TIMEOUT_MS: positiveInt().default(30_000),
+  /**
+   * Turns that call the backend (SSE, JSON, WebSocket, compaction, background runs) this replica runs
+   * at once; one more is refused before any backend call with 503 `server_overloaded` and `retry-after`.
+   * 0 = no cap.
+   */
+  MAX_CONCURRENT_STREAMS: z.coerce.number().int().min(0).default(0),
   /** On SIGTERM: how long in-flight streams may run before the process exits anyway. */
   SHUTDOWN_GRACE_SECONDS: positiveInt().default(30),
   RESPONSES_TTL_SECONDS: positiveInt().default(30 * 24 * 3600),

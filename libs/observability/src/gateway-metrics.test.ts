@@ -39,6 +39,10 @@ describe('createGatewayMetrics', () => {
       gateway_websocket_turns_total: 'counter',
       gateway_websocket_closes_total: 'counter',
       gateway_websocket_frame_errors_total: 'counter',
+      gateway_turns_in_flight: 'gauge',
+      gateway_turns_in_flight_limit: 'gauge',
+      gateway_admission_rejections_total: 'counter',
+      gateway_client_send_timeouts_total: 'counter',
     });
   });
 

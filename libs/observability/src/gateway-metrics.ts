@@ -62,6 +62,14 @@ export interface GatewayMetrics {
   readonly websocketCloses: Counter<'code'>;
   /** gateway_websocket_frame_errors_total: reason = binary | not_json | not_an_event | unknown_type | in_flight | too_large. */
   readonly websocketFrameErrors: Counter<'reason'>;
+  /** gateway_turns_in_flight: turns calling the backend now (SSE, JSON, WebSocket, compaction, background), what MAX_CONCURRENT_STREAMS caps. */
+  readonly turnsInFlight: Gauge;
+  /** gateway_turns_in_flight_limit: MAX_CONCURRENT_STREAMS (0 = no cap). */
+  readonly turnsInFlightLimit: Gauge;
+  /** gateway_admission_rejections_total: turns refused before any backend call; reason = concurrency (MAX_CONCURRENT_STREAMS reached). */
+  readonly admissionRejections: Counter<'reason'>;
+  /** gateway_client_send_timeouts_total: turns ended because the client took no bytes for CLIENT_SEND_TIMEOUT_MS; transport = sse | websocket. */
+  readonly clientSendTimeouts: Counter<'transport'>;
   /** Registers how the catalogue age is read at scrape time (seconds, or null = never loaded). */
   setModelCatalogAgeSource(source: () => number | null): void;
   /** Registers how the catalogue size is read at scrape time (models this replica serves from; 0 before a first list). */
@@ -230,6 +238,31 @@ export function createGatewayMetrics(options: CreateGatewayMetricsOptions = {}):
     registers,
   });
 
+  const turnsInFlight = new Gauge({
+    name: 'gateway_turns_in_flight',
+    help: 'Turns calling the backend now (SSE, JSON, WebSocket, compaction, background runs): what MAX_CONCURRENT_STREAMS caps, and what to autoscale on.',
+    registers,
+  });
+  const turnsInFlightLimit = new Gauge({
+    name: 'gateway_turns_in_flight_limit',
+    help: 'MAX_CONCURRENT_STREAMS: the most turns this replica runs at once; 0 = no cap.',
+    registers,
+  });
+  const admissionRejections = new Counter({
+    name: 'gateway_admission_rejections_total',
+    help: 'Turns refused before any backend call because the replica was full, by reason (concurrency: MAX_CONCURRENT_STREAMS reached).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  admissionRejections.inc({ reason: 'concurrency' }, 0);
+  const clientSendTimeouts = new Counter({
+    name: 'gateway_client_send_timeouts_total',
+    help: 'Streams ended because the client took no bytes for CLIENT_SEND_TIMEOUT_MS (backend call aborted, connection closed), by transport (sse, websocket).',
+    labelNames: ['transport'] as const,
+    registers,
+  });
+  for (const transport of ['sse', 'websocket']) clientSendTimeouts.inc({ transport }, 0);
+
   return {
     registry,
     httpRequestDuration,
@@ -253,6 +286,10 @@ export function createGatewayMetrics(options: CreateGatewayMetricsOptions = {}):
     websocketTurns,
     websocketCloses,
     websocketFrameErrors,
+    turnsInFlight,
+    turnsInFlightLimit,
+    admissionRejections,
+    clientSendTimeouts,
     setModelCatalogAgeSource(source) {
       catalogAgeSource = source;
     },

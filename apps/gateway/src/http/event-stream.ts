@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { boundSend } from './client-send-timeout.ts';
 
 /** SSE event names come from our own union, but a newline in one would forge frames: refuse it. */
 const EVENT_NAME = /^[\w.]{1,128}$/;
@@ -22,9 +23,11 @@ export function openEventStream(res: ServerResponse): void {
 /**
  * Writes one event. When the socket's buffer is full it returns a promise of the drain, which the
  * caller awaits, so a client that stops reading holds back the backend instead of growing our
- * memory; otherwise nothing (no promise and no microtask turn per event on the common path).
+ * memory; otherwise nothing (no promise and no microtask turn per event on the common path). With
+ * `sendTimeoutMs`, a drain that takes longer destroys the response (its socket) and the promise
+ * rejects with ClientSendTimeout: a client that never reads again cannot hold the backend forever.
  */
-export function writeSseEvent(res: ServerResponse, event: { readonly type: string }): Promise<void> | undefined {
+export function writeSseEvent(res: ServerResponse, event: { readonly type: string }, sendTimeoutMs?: number): Promise<void> | undefined {
   if (res.destroyed) return undefined;
   // The events of one burst (a stream opens and closes with 4–5 at once) leave in one socket write:
   // corked until the microtasks that produce them are done. A syscall per event was the main cost of
@@ -36,7 +39,7 @@ export function writeSseEvent(res: ServerResponse, event: { readonly type: strin
     process.nextTick(() => socket.uncork());
   }
   if (res.write(encodeSseEvent(event))) return undefined;
-  return new Promise<void>((resolve) => {
+  const drained = new Promise<void>((resolve) => {
     const done = () => {
       res.off('drain', done);
       res.off('close', done);
@@ -45,4 +48,5 @@ export function writeSseEvent(res: ServerResponse, event: { readonly type: strin
     res.on('drain', done);
     res.on('close', done);
   });
+  return boundSend(drained, sendTimeoutMs, () => res.destroy());
 }

@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { prepareConversation } from '../conversation/prepare-conversation.ts';
+import { ClientSendTimeout } from '../http/client-send-timeout.ts';
 import { readJsonBody } from '../http/read-json-body.ts';
 import { addLogFields } from '../http/request-context.ts';
 import { createJsonSink } from '../sinks/create-json-sink.ts';
@@ -46,8 +47,16 @@ export function createResponse(deps: RouteDependencies): RequestHandler {
       ...(request.store === false ? {} : { persist: { store, owner, inputItems: conversation.inputItems, ancestorIds: conversation.ancestorIds } }),
     };
     try {
-      await runResponseTurn(deps, turn, request.stream ? createSseSink(res) : createJsonSink(res), compactionTrigger);
+      const sink = request.stream ? createSseSink(res, { sendTimeoutMs: deps.config.CLIENT_SEND_TIMEOUT_MS }) : createJsonSink(res);
+      await runResponseTurn(deps, turn, sink, compactionTrigger);
     } catch (error) {
+      // A client that stopped reading: its connection is closed, the backend call aborted; as for a
+      // client that left, nothing is stored (there is no final Response) and the breaker heard "ignored".
+      if (error instanceof ClientSendTimeout) {
+        deps.metrics.clientSendTimeouts.inc({ transport: 'sse' });
+        req.log.warn({ request_id: requestId, timeout_ms: error.timeoutMs }, 'client stopped reading its stream; closed it and aborted the backend call');
+        return;
+      }
       // The client left: nobody to answer; the breaker heard "ignored".
       if (signal.aborted && (res.headersSent || res.destroyed)) return;
       throw error;

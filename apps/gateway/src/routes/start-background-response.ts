@@ -24,6 +24,8 @@ export async function startBackgroundResponse(deps: RouteDependencies, req: Requ
   }
   // Refused now rather than as a failed run: the client is still here to read the 404.
   const { backendModel } = resolveCatalogModel(deps.catalog, request.model);
+  // Likewise a full replica: the run itself is then counted but never refused (alreadyAccepted).
+  deps.turnSlots?.assertRoom();
   const { apiKey, owner, requestId } = res.locals;
   const responseId = deps.createId('resp');
   const createdAt = deps.now();
@@ -35,7 +37,7 @@ export async function startBackgroundResponse(deps: RouteDependencies, req: Requ
     inputItems: conversation.inputItems,
     ancestorIds: conversation.ancestorIds,
     log,
-    execute: (signal, sink, persist) => runTurn(deps, { request, apiKey, responseId, createdAt, signal, log, requestId, persist }, sink),
+    execute: (signal, sink, persist) => runTurn(deps, { request, apiKey, responseId, createdAt, signal, log, requestId, persist, alreadyAccepted: true }, sink),
   });
   addLogFields(res, { response_id: responseId, background: true });
   if (request.stream) await writeEventStream(res, run.events.follow());

@@ -14,6 +14,8 @@ export interface SseSinkOptions {
    * right status (house style §7). False for replays, whose status is already settled.
    */
   readonly holdUntilOutput?: boolean;
+  /** CLIENT_SEND_TIMEOUT_MS: longest wait for a client that stopped reading (writeSseEvent); unset: no bound. */
+  readonly sendTimeoutMs?: number;
 }
 
 /**
@@ -44,7 +46,7 @@ export function createSseSink(res: ServerResponse, options: SseSinkOptions = {})
         // Two or three small frames, corked into the same socket write as the event that follows.
         for (const opening of held.splice(0, held.length)) void writeSseEvent(res, opening);
       }
-      return writeSseEvent(res, event);
+      return writeSseEvent(res, event, options.sendTimeoutMs);
     },
     finish() {
       res.end();

@@ -1,5 +1,6 @@
 import { type Response, type ResponseStreamEvent, isTerminalEvent } from '@rgw/responses';
 import type { WebSocket } from 'ws';
+import { boundSend } from '../http/client-send-timeout.ts';
 import type { TurnSink } from '../turns/turn-sink.ts';
 
 /**
@@ -15,6 +16,12 @@ export interface WebSocketSinkOptions {
    * backend read with it): a client that stops reading holds the backend back instead of growing our memory.
    */
   readonly maxBufferedBytes: number;
+  /**
+   * CLIENT_SEND_TIMEOUT_MS: the longest such a wait may last. Past it the socket is terminated (a
+   * close handshake cannot reach a client that does not read) and the write rejects with
+   * ClientSendTimeout, which ends the turn and aborts its backend call. Unset: no bound.
+   */
+  readonly sendTimeoutMs?: number;
   /**
    * Called with the final Response right after its terminal frame was handed to the socket, in the
    * same synchronous step: whatever it does synchronously is done before the client's next frame can
@@ -56,7 +63,8 @@ export function createWebSocketSink(socket: WebSocket, options: WebSocketSinkOpt
       return undefined;
     }
     // Resolved once this frame reached the kernel (or the socket failed): everything before it did too.
-    return new Promise<void>((resolve) => socket.send(text, PLAIN, () => resolve()));
+    const drained = new Promise<void>((resolve) => socket.send(text, PLAIN, () => resolve()));
+    return boundSend(drained, options.sendTimeoutMs, () => socket.terminate());
   }
 
   function renumber(event: ResponseStreamEvent): ResponseStreamEvent {
@@ -81,7 +89,8 @@ export function createWebSocketSink(socket: WebSocket, options: WebSocketSinkOpt
       if (!sentSinceCheck && !ended) {
         shift += 1;
         lastSequence += 1;
-        void send(JSON.stringify({ type: 'keepalive', sequence_number: lastSequence }));
+        // Nobody awaits a keepalive: a timeout on it is the turn's too, and surfaces at its next write.
+        void send(JSON.stringify({ type: 'keepalive', sequence_number: lastSequence }))?.catch(() => undefined);
       }
       sentSinceCheck = false;
     },

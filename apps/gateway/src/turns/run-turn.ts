@@ -26,12 +26,22 @@ import type { FinalResponse, TurnSink } from './turn-sink.ts';
  * (metrics), store the final Response before its terminal event is written (when the turn is kept),
  * write each event to the sink, and tell the breaker the outcome exactly once, however the turn ends.
  *
- * Throws the admission's GatewayErrors (unknown model, open breaker), the backend's errors before its
+ * Throws the admission's GatewayErrors (a full replica, unknown model, open breaker), the backend's errors before its
  * first byte, whatever the sink throws, and the abort of a client that left; resolves with the final
  * Response otherwise. A turn ended by the gateway's shutdown (a `TurnShutdown` abort) still ends
  * in-band: `error` + `response.failed`, so a client mid-stream reads why.
  */
 export async function runTurn(deps: TurnDependencies, turn: Turn, sink: TurnSink): Promise<FinalResponse> {
+  // First of all: a replica at MAX_CONCURRENT_STREAMS refuses before the catalogue, the breaker or the backend.
+  const release = deps.turnSlots === undefined ? undefined : turn.alreadyAccepted ? deps.turnSlots.hold() : deps.turnSlots.take();
+  try {
+    return await runCountedTurn(deps, turn, sink);
+  } finally {
+    release?.();
+  }
+}
+
+async function runCountedTurn(deps: TurnDependencies, turn: Turn, sink: TurnSink): Promise<FinalResponse> {
   const startedAt = turn.startedAt ?? performance.now();
   const admitted = await admitTurn(deps, turn);
   sink.admitted?.({ warnings: admitted.warnings });

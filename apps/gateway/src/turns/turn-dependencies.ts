@@ -3,6 +3,7 @@ import type { ModelCatalog } from '@rgw/model-catalog';
 import type { GatewayMetrics } from '@rgw/observability';
 import type { BackendProfileOverride } from '@rgw/responses';
 import type { UpstreamClient } from '@rgw/upstream';
+import type { TurnSlots } from './limit-concurrent-turns.ts';
 
 /** What running a turn needs; the gateway's dependencies provide it (and tests build it). */
 export interface TurnDependencies {
@@ -21,4 +22,6 @@ export interface TurnDependencies {
   readonly unsealReasoning: (blob: string) => string | null;
   /** BACKEND_PROFILES: per-model overrides of the detected backend profile. Absent: none. */
   readonly backendProfiles?: readonly BackendProfileOverride[];
+  /** The replica's turns in flight and their cap (MAX_CONCURRENT_STREAMS). Absent: not counted, no cap. */
+  readonly turnSlots?: TurnSlots;
 }

@@ -26,6 +26,11 @@ export interface Turn {
   readonly onFinished?: (fields: RequestLogFields) => void;
   /** Where the final Response is stored before the terminal event goes out. Absent: nothing is kept. */
   readonly persist?: TurnPersistence;
+  /**
+   * Already answered (a background run, acknowledged before it runs): counted in the turns in flight but
+   * never refused for capacity, since refusing now would fail a run the client was told is queued.
+   */
+  readonly alreadyAccepted?: boolean;
 }
 
 /** The abort reason of every turn when the gateway's shutdown grace period is over. */

@@ -7,6 +7,7 @@ import { createMemoryResponseStore } from '@rgw/response-store';
 import type { Response } from '@rgw/responses';
 import { prepareConversation } from '../conversation/prepare-conversation.ts';
 import type { GatewayDependencies } from '../gateway-dependencies.ts';
+import { ClientSendTimeout } from '../http/client-send-timeout.ts';
 import { formatDuration } from '../http/limit-request-rate.ts';
 import { readCreateRequest } from '../routes/read-create-request.ts';
 import { runResponseTurn } from '../routes/run-response-turn.ts';
@@ -208,7 +209,11 @@ export function openResponsesConnection(deps: GatewayDependencies, socket: WebSo
     const log = context.log.child({ request_id: requestId });
     const controller = new AbortController();
     const untrack = deps.turnShutdown.track(controller);
-    const sink = createWebSocketSink(socket, { maxBufferedBytes: MAX_BUFFERED_BYTES, onTerminal: (response) => settle(response) });
+    const sink = createWebSocketSink(socket, {
+      maxBufferedBytes: MAX_BUFFERED_BYTES,
+      sendTimeoutMs: config.CLIENT_SEND_TIMEOUT_MS,
+      onTerminal: (response) => settle(response),
+    });
     // Taken at once (before any await): a second response.create arriving meanwhile is refused.
     const current: InFlight = { controller, sink };
     inFlight = current;
@@ -290,7 +295,12 @@ export function openResponsesConnection(deps: GatewayDependencies, socket: WebSo
       if (kind === 'warmup') await warmUpTurn(deps, turn, sink);
       else await runResponseTurn(deps, turn, sink, compactionTrigger);
     } catch (error) {
-      if (controller.signal.aborted && socket.readyState !== socket.OPEN) {
+      if (error instanceof ClientSendTimeout) {
+        // The sink terminated the socket: a client that reads nothing is treated as one that left.
+        outcome = 'aborted';
+        metrics.clientSendTimeouts.inc({ transport: 'websocket' });
+        log.warn({ timeout_ms: error.timeoutMs }, 'client stopped reading its stream; closed it and aborted the backend call');
+      } else if (controller.signal.aborted && socket.readyState !== socket.OPEN) {
         outcome = 'aborted';
       } else if (sink.ended) {
         log.error({ err: error }, 'websocket turn failed after its terminal event');
