@@ -377,7 +377,8 @@ async function holdStreams(
   await Promise.all(all);
   await whileOpen;
   await pool.close();
-  if (firstFailure !== undefined) process.stderr.write(`[bench] ${hop.name}: first failure: ${String(firstFailure)}\n`);
+  if (firstFailure !== undefined)
+    process.stderr.write(`[bench] ${hop.name}: first failure: ${firstFailure instanceof Error ? firstFailure.message : JSON.stringify(firstFailure)}\n`);
   firstTokenMs.sort((a, b) => a - b);
   return { completed, failed, heldAtOnce, firstTokenMs, elapsedMs: performance.now() - startedAt };
 }

@@ -47,8 +47,8 @@ describe('Helm chart', () => {
       apiVersion: 'v2',
       name: 'responses-gateway',
       type: 'application',
-      version: expect.stringMatching(/^\d+\.\d+\.\d+$/),
-      appVersion: expect.any(String),
+      version: expect.stringMatching(/^\d+\.\d+\.\d+$/) as unknown,
+      appVersion: expect.any(String) as unknown,
     });
   });
 
@@ -210,7 +210,7 @@ describe('Helm chart', () => {
 
   it('requests CPU for the autoscaler and keeps the containers non-root with a read-only root filesystem', () => {
     expect(values).toMatchObject({
-      gateway: { resources: { requests: { cpu: expect.any(String) } }, autoscaling: { enabled: true } },
+      gateway: { resources: { requests: { cpu: expect.any(String) as unknown } }, autoscaling: { enabled: true } },
       podSecurityContext: { runAsNonRoot: true },
       securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
     });

@@ -111,7 +111,7 @@ describe('clients that stop reading or go away', () => {
       body: streamBody,
       signal: controller.signal,
     });
-    const reader = response.body!.getReader();
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     let text = '';
     while (!text.includes('response.output_text.delta')) text += new TextDecoder().decode((await reader.read()).value);
     expect(backend.openRequests()).toBe(1);
