@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { Writable } from 'node:stream';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -14,6 +13,7 @@ import { waitForRedisReady } from '../../../test/support/wait-for-redis-ready.ts
 import { startScriptedBackend, type ScriptedBackend } from '../../../test/support/scripted-backend.ts';
 import { loadWorkerConfig } from './worker-config.ts';
 import { MODELS_QUEUE, startWorker, type StartedWorker } from './start-worker.ts';
+import { memoryLogger } from '../../../test/support/memory-logger.ts';
 
 let redisServer: TestRedis;
 let backend: ScriptedBackend;
@@ -197,17 +197,6 @@ describe('worker', () => {
     expect(output).toContain('worker stopped');
   });
 });
-
-function memoryLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { lines, logger: pino({ level: 'info' }, destination) };
-}
 
 describe('worker on a Redis that refuses its commands', () => {
   it('backs off instead of retrying in a loop, counts the errors by reason and logs them at warn, throttled', async () => {

@@ -3,9 +3,7 @@
  * one Redis, a 3-master Redis Cluster, a Sentinel set (master, replica, 3 sentinels) and a TLS Redis
  * with a private CA and mutual TLS (test/support/*). One of each for the whole file.
  */
-import { Writable } from 'node:stream';
 import type { Cluster, Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig, type RedisConnectionConfig } from '@rgw/config';
 import { startRedisCluster, type TestRedisCluster } from '../../../test/support/redis-cluster.ts';
@@ -15,6 +13,7 @@ import { startTlsRedis, type TestTlsRedis } from '../../../test/support/redis-tl
 import { createRedisClients, isRedisReady, type RedisClient } from './create-redis-clients.ts';
 import { createRedisHealthProbe, type RedisHealthProbe } from './create-redis-health-probe.ts';
 import { defineScripts, loadLuaScript, reply } from './lua-script.ts';
+import { memoryLogger } from '../../../test/support/memory-logger.ts';
 
 let single: TestRedis;
 let cluster: TestRedisCluster;
@@ -48,17 +47,6 @@ function probe(client: RedisClient, options: Parameters<typeof createRedisHealth
   const created = createRedisHealthProbe(client, { intervalMs: 200, timeoutMs: 500, ...options });
   probes.push(created);
   return created;
-}
-
-function memoryLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { lines, logger: pino({ level: 'info' }, destination) };
 }
 
 const bump = loadLuaScript({

@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startRedis, type TestRedis } from '../../../test/support/redis-server.ts';
 import { isRedisReady } from './create-redis-clients.ts';
 import { createRequestPathRedis } from './create-request-path-redis.ts';
+import { memoryLogger } from '../../../test/support/memory-logger.ts';
 
 let redisServer: TestRedis;
 beforeAll(async () => {
@@ -16,17 +15,6 @@ afterAll(async () => {
 async function waitForReady(client: Parameters<typeof isRedisReady>[0]): Promise<void> {
   // After a restart the client may be in its reconnect backoff for a few seconds.
   await vi.waitFor(() => expect(isRedisReady(client)).toBe(true), { timeout: 10_000, interval: 10 });
-}
-
-function memoryLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { lines, logger: pino({ level: 'info' }, destination) };
 }
 
 describe('createRequestPathRedis', () => {

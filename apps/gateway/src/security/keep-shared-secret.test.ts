@@ -1,9 +1,8 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { agreeOnSharedSecret, createRequestPathRedis, SHARED_SECRET_KEY } from '@rgw/redis';
 import { startRedis, type TestRedis } from '../../../../test/support/redis-server.ts';
 import { keepSharedSecret } from './keep-shared-secret.ts';
+import { memoryLogger } from '../../../../test/support/memory-logger.ts';
 
 let redisServer: TestRedis;
 beforeAll(async () => {
@@ -12,17 +11,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await redisServer.stop();
 });
-
-function memoryLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, callback) {
-      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-      callback();
-    },
-  });
-  return { lines, logger: pino({ level: 'info' }, destination) };
-}
 
 describe('keepSharedSecret', () => {
   it('puts the agreed secret back when Redis lost it, so a replica started later agrees with the running ones', async () => {
