@@ -35,6 +35,8 @@ export interface H2Backend {
   /** PEM of the self-signed certificate: what UPSTREAM_TLS_CA_FILE points at. */
   readonly caFile: string;
   readonly ca: Buffer;
+  /** The certificate's private key, for a second server under the same name (an HTTP/1.1-only one). */
+  readonly key: Buffer;
   /** Every TLS connection accepted (HTTP/1.1 and HTTP/2 alike). */
   readonly connections: () => number;
   /** HTTP/2 sessions, in order of arrival. */
@@ -92,7 +94,8 @@ export async function startH2Backend(): Promise<H2Backend> {
   let connections = 0;
   const sessions: Http2Session[] = [];
   const requests: H2Request[] = [];
-  const server = createSecureServer({ key: readFileSync(join(dir, 'key.pem')), cert: ca, allowHTTP1: true });
+  const key = readFileSync(join(dir, 'key.pem'));
+  const server = createSecureServer({ key, cert: ca, allowHTTP1: true });
   server.on('secureConnection', () => {
     connections += 1;
   });
@@ -101,6 +104,7 @@ export async function startH2Backend(): Promise<H2Backend> {
     url: '',
     caFile,
     ca,
+    key,
     connections: () => connections,
     sessions,
     requests,

@@ -1,4 +1,6 @@
 import { once } from 'node:events';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { constants as http2Constants, type Http2Session } from 'node:http2';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { done, finishChunk, textChunks } from '../../../test/support/chat-script.ts';
@@ -91,6 +93,51 @@ describe('createUpstreamClient over HTTP/2 (UPSTREAM_HTTP2)', () => {
     expect(backend.requests.map((seen) => `${seen.httpVersion} ${String(seen.alpnProtocol)}`)).toEqual(Array.from({ length: 10 }, () => '1.1 http/1.1'));
     expect(backend.sessions).toEqual([]);
     expect(backend.connections() - before).toBe(10);
+  });
+
+  it('with http2 on, a TLS backend that speaks only HTTP/1.1 still gets one request per connection, never one queued behind a stream', async () => {
+    let open = 0;
+    const allOpen = Promise.withResolvers<void>();
+    const release = Promise.withResolvers<void>();
+    let connections = 0;
+    const h1Only = createHttpsServer({ key: backend.key, cert: backend.ca }, (req, res) => {
+      req.resume();
+      req.on('end', () => {
+        if (req.url === '/v1/models') {
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'm', object: 'model' }] }));
+          return;
+        }
+        res.writeHead(200, streamHeaders);
+        open += 1;
+        if (open === 10) allOpen.resolve();
+        void release.promise.then(() => res.end(sseOf([...textChunks(`over ${req.httpVersion}`), finishChunk('stop'), done()])));
+      });
+    });
+    h1Only.on('secureConnection', () => (connections += 1));
+    h1Only.listen(0, '127.0.0.1');
+    await once(h1Only, 'listening');
+    try {
+      const upstream = createUpstreamClient({
+        baseUrl: `https://127.0.0.1:${(h1Only.address() as AddressInfo).port}/v1`,
+        connectTimeoutMs: 2_000,
+        headersTimeoutMs: 5_000,
+        idleTimeoutMs: 5_000,
+        maxRetries: 0,
+        http2: true,
+        tlsCa: backend.ca,
+      });
+      clients.push(upstream);
+      // Ten streams held open until the model list came back: a request pipelined behind a stream would never get there.
+      const answers = Promise.all(Array.from({ length: 10 }, async () => text(await collect(await upstream.streamChat(request, call())))));
+      await allOpen.promise;
+      expect(await upstream.listModels({ signal: new AbortController().signal })).toHaveLength(1);
+      release.resolve();
+      expect(await answers).toEqual(Array.from({ length: 10 }, () => 'over 1.1'));
+      expect(connections).toBe(11);
+    } finally {
+      h1Only.closeAllConnections();
+      h1Only.close();
+    }
   });
 
   it('a GOAWAY with an error mid-stream ends every in-flight stream with an in-band failure; the next request opens a fresh connection', async () => {

@@ -1,7 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { TLSSocket } from 'node:tls';
-import { type buildConnector, Client, type Dispatcher, Pool } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import type { GatewayError } from '@rgw/errors';
 import { UpstreamError } from '@rgw/errors';
 import { type ChatCompletion, type ChatCompletionRequest, type ChatStreamEvent, parseChatCompletion } from '@rgw/responses';
@@ -266,7 +265,12 @@ function createBackendPool(origin: string, options: UpstreamClientOptions): Pool
       // A connection is shared by many streams; a new one opens only when the others are full.
       connections: H2_MAX_CONNECTIONS,
       h2Options: { maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS },
-      factory: createH2Client,
+      // After a GOAWAY, undici detaches the draining session but counts its open streams against
+      // `pipelining` (1 by default) until they end: every new request routed to that Client would wait
+      // for the longest of them (minutes, for a reasoning stream). At the stream limit, a new connection
+      // opens at once. A backend that answers HTTP/1.1 anyway is not pipelined by it: undici sends no
+      // POST behind a running request, and the pool opens another connection.
+      pipelining: H2_MAX_CONCURRENT_STREAMS,
     });
   }
   return new Pool(origin, {
@@ -277,28 +281,6 @@ function createBackendPool(origin: string, options: UpstreamClientOptions): Pool
     // Long streams hold a connection each; the pool grows as needed.
     connections: null,
   });
-}
-
-/**
- * A Client whose dispatch ceiling follows the protocol its connection settled on. After a GOAWAY,
- * undici detaches the draining session but still counts its streams against `pipelining` (1 by
- * default) until they end, so every new request routed to this Client would wait for the longest of
- * them (minutes, for a reasoning stream). On h2 the ceiling is the stream limit, and a new connection
- * opens at once; an h2-enabled backend that answers HTTP/1.1 keeps one request per connection.
- */
-function createH2Client(origin: URL, options: object): Dispatcher {
-  const connect = (options as { connect: buildConnector.connector }).connect;
-  const client: Client = new Client(origin, {
-    ...options,
-    connect(connectOptions, callback) {
-      connect(connectOptions, (...result) => {
-        const socket = result[1];
-        if (socket !== null) client.pipelining = (socket as TLSSocket).alpnProtocol === 'h2' ? H2_MAX_CONCURRENT_STREAMS : 1;
-        callback(...result);
-      });
-    },
-  });
-  return client;
 }
 
 /** The caller's exact key, whatever its format (pattern-based redaction only knows `sk-…`-like keys). */
