@@ -146,7 +146,7 @@ export async function runStreamsAtScale(options: StreamsAtScaleOptions): Promise
         upstreamBaseUrl: upstream === 'h2' ? `${tlsOrigin}/v1` : `${backend.origin}/v1`,
         redisUrl: redis?.url,
         logLevel: options.logLevel,
-        env: upstream === 'h2' ? { ...h2Env, NODE_EXTRA_CA_CERTS: h2Env.UPSTREAM_TLS_CA_FILE } : {},
+        env: upstream === 'h2' ? h2Env : {},
       });
       started.push(gateway);
       return {
@@ -232,7 +232,7 @@ export async function runStreamsAtScale(options: StreamsAtScaleOptions): Promise
       name: 'heap',
       upstreamBaseUrl: `${tlsOrigin}/v1`,
       logLevel: options.logLevel,
-      env: { ...h2Env, NODE_EXTRA_CA_CERTS: h2Env.UPSTREAM_TLS_CA_FILE },
+      env: h2Env,
       nodeFlags: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`],
     });
     started.push(gateway);

@@ -138,6 +138,9 @@ describe('Helm chart', () => {
       '{{- include "rgw.redisEnv" . | trim | nindent 12 }}',
       '{{- include "rgw.redisTlsVolumeMounts" . | trim | nindent 12 }}',
       '{{- include "rgw.redisTlsVolumes" . | trim | nindent 8 }}',
+      '{{- include "rgw.upstreamTlsEnv" . | trim | nindent 12 }}',
+      '{{- include "rgw.upstreamTlsVolumeMounts" . | trim | nindent 12 }}',
+      '{{- include "rgw.upstreamTlsVolumes" . | trim | nindent 8 }}',
       '{{- with .Values.extraEnv }}',
     ];
     const missing = ['gateway-deployment.yaml', 'worker-deployment.yaml'].flatMap((file) =>

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createMemoryBreaker, createRedisBreaker, type CircuitBreaker, type RedisCircuitBreaker } from '@rgw/breaker';
-import { ConfigError, describeRedisConnection, type GatewayConfig } from '@rgw/config';
+import { ConfigError, describeRedisConnection, type GatewayConfig, readUpstreamCa } from '@rgw/config';
 import { createEmbeddedModelCatalog, createRedisModelCatalog, type ModelCatalog } from '@rgw/model-catalog';
 import { awaitFirstVerdict, createRedisClients, createRedisHealthProbe, type RedisClient, type RedisHealthProbe, SHARED_SECRET_KEY } from '@rgw/redis';
 import { createGatewayMetrics } from '@rgw/observability';
@@ -49,6 +49,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Runnin
     headersTimeoutMs: config.UPSTREAM_HEADERS_TIMEOUT_MS,
     idleTimeoutMs: config.UPSTREAM_IDLE_TIMEOUT_MS,
     maxRetries: config.UPSTREAM_MAX_RETRIES,
+    http2: config.UPSTREAM_HTTP2,
+    tlsCa: readUpstreamCa(config.UPSTREAM_TLS_CA_FILE),
     logger,
   });
   const upstreamName = new URL(config.UPSTREAM_BASE_URL).host;

@@ -4,7 +4,7 @@ import { Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import { createWorkerMetrics, type WorkerMetrics } from '@rgw/observability';
 import type { ListModels } from '@rgw/model-catalog';
-import { ConfigError } from '@rgw/config';
+import { ConfigError, readUpstreamCa } from '@rgw/config';
 import { awaitFirstVerdict, BULLMQ_PREFIX, createRedisHealthProbe, createRedisClients, isRedisReady, type RedisClient } from '@rgw/redis';
 import { createUpstreamClient, type UpstreamClient } from '@rgw/upstream';
 import { createRefreshModelsJob } from './refresh-models-job.ts';
@@ -76,6 +76,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<StartedW
       headersTimeoutMs: 30_000,
       idleTimeoutMs: 30_000,
       maxRetries: 0,
+      // One GET /models a minute: HTTP/1.1 is plenty; a private backend's CA is still needed.
+      tlsCa: readUpstreamCa(config.UPSTREAM_TLS_CA_FILE),
       logger,
     });
     upstream = client;

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { ConfigError, describeConfigIssues, parseRedisConnection, type RedisConnectionConfig, readSetVariables, redisEnvShape } from '@rgw/config';
+import {
+  ConfigError,
+  describeConfigIssues,
+  parseRedisConnection,
+  type RedisConnectionConfig,
+  readableFile,
+  readSetVariables,
+  redisEnvShape,
+} from '@rgw/config';
 
 /**
  * The worker's settings (its own small schema; the gateway's lives in @rgw/config), parsed once in
@@ -10,6 +18,8 @@ export const workerConfigSchema = z.object({
   ...redisEnvShape,
   /** Chat Completions base URL including `/v1`; the worker lists `${UPSTREAM_BASE_URL}/models`. */
   UPSTREAM_BASE_URL: z.url({ protocol: /^https?$/ }).default('https://llm.chutes.ai/v1'),
+  /** PEM file of extra CAs trusted for the backend's certificate (a private backend), as for the gateway. */
+  UPSTREAM_TLS_CA_FILE: readableFile.optional(),
   /** Key used to list models, if the backend needs one (Chutes lists models without a key). */
   UPSTREAM_API_KEY: z.string().min(1).optional(),
   /** Refresh period, s; must match the gateways' value (they judge staleness by it). */

@@ -3,3 +3,4 @@ export { describeConfigIssues, describeExpected } from './describe-config-issues
 export { readSetVariables } from './read-set-variables.ts';
 export { describeListenError } from './describe-listen-error.ts';
 export * from './redis-config.ts';
+export { readUpstreamCa } from './read-upstream-ca.ts';

@@ -187,3 +187,22 @@ describe('loadConfig: Redis', () => {
     expect(() => loadConfig({ REASONING_ENCRYPTION_KEY: key, REASONING_ENCRYPTION_PREVIOUS_KEYS: 'short' })).toThrowError(/at least 32 characters/);
   });
 });
+
+describe('loadConfig: HTTP/2 and a private CA for the backend', () => {
+  it('speaks HTTP/1.1 to the backend unless UPSTREAM_HTTP2 is on', () => {
+    expect(loadConfig({}).UPSTREAM_HTTP2).toBe(false);
+    expect(loadConfig({ UPSTREAM_HTTP2: 'true' }).UPSTREAM_HTTP2).toBe(true);
+    expect(loadConfig({ UPSTREAM_HTTP2: '0' }).UPSTREAM_HTTP2).toBe(false);
+    expect(configErrorFor({ UPSTREAM_HTTP2: 'h2' }).message).toMatch(/UPSTREAM_HTTP2/);
+  });
+
+  it('refuses UPSTREAM_HTTP2 for a cleartext backend: h2 is negotiated by TLS ALPN', () => {
+    expect(configErrorFor({ UPSTREAM_HTTP2: 'true', UPSTREAM_BASE_URL: 'http://vllm:8000/v1' }).message).toMatch(
+      /UPSTREAM_HTTP2=true needs an https:\/\/ UPSTREAM_BASE_URL/,
+    );
+  });
+
+  it('names UPSTREAM_TLS_CA_FILE when the file cannot be read, at start', () => {
+    expect(configErrorFor({ UPSTREAM_TLS_CA_FILE: '/nonexistent/backend-ca.pem' }).message).toMatch(/UPSTREAM_TLS_CA_FILE.*not a readable file/);
+  });
+});

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { describeConfigIssues } from './describe-config-issues.ts';
 import { readSetVariables } from './read-set-variables.ts';
-import { booleanFromEnv, parseRedisConnection, type RedisConnectionConfig, redisEnvShape } from './redis-config.ts';
+import { booleanFromEnv, parseRedisConnection, type RedisConnectionConfig, readableFile, redisEnvShape } from './redis-config.ts';
 
 const positiveInt = () => z.coerce.number().int().positive();
 /** Seconds, fractions allowed (tests run the WebSocket timers in tenths of a second). */
@@ -87,6 +87,13 @@ export const configSchema = z.object({
    * 0 = no cap.
    */
   MAX_CONCURRENT_STREAMS: z.coerce.number().int().min(0).default(0),
+  /**
+   * Offer HTTP/2 to the backend by TLS ALPN: a few connections then carry many multiplexed streams.
+   * Off by default: vLLM (uvicorn), SGLang and Ollama speak HTTP/1.1 only; Chutes' CDN speaks h2.
+   */
+  UPSTREAM_HTTP2: booleanFromEnv.default(false),
+  /** PEM file of extra CAs trusted for the backend's certificate (a private backend), read once at start. */
+  UPSTREAM_TLS_CA_FILE: readableFile.optional(),
   /** On SIGTERM: how long in-flight streams may run before the process exits anyway. */
   SHUTDOWN_GRACE_SECONDS: positiveInt().default(30),
   RESPONSES_TTL_SECONDS: positiveInt().default(30 * 24 * 3600),
@@ -185,6 +192,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): G
   }
   if (result.data.REASONING_ENCRYPTION_PREVIOUS_KEYS !== undefined && result.data.REASONING_ENCRYPTION_KEY === undefined) {
     problems.push('REASONING_ENCRYPTION_PREVIOUS_KEYS is set without REASONING_ENCRYPTION_KEY: a rotation needs the new key');
+  }
+  if (result.data.UPSTREAM_HTTP2 && !result.data.UPSTREAM_BASE_URL.startsWith('https:')) {
+    // h2 is negotiated in the TLS handshake (ALPN); cleartext h2 (h2c) is not offered.
+    problems.push('UPSTREAM_HTTP2=true needs an https:// UPSTREAM_BASE_URL (HTTP/2 is negotiated by TLS ALPN)');
   }
   const redis = parseRedisConnection(result.data);
   problems.push(...redis.problems);

@@ -30,7 +30,7 @@ function hostPortList(defaultPort: number) {
 }
 
 /** A file the process can read now: a typo in a mounted Secret's path is a config error at start, not a TLS error later. */
-const readableFile = z.string().refine(
+export const readableFile = z.string().refine(
   (path) => {
     try {
       accessSync(path, constants.R_OK);

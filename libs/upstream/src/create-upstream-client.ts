@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { Pool, type Dispatcher } from 'undici';
+import { type Dispatcher, Pool } from 'undici';
 import type { GatewayError } from '@rgw/errors';
 import { UpstreamError } from '@rgw/errors';
 import { type ChatCompletion, type ChatCompletionRequest, type ChatStreamEvent, parseChatCompletion } from '@rgw/responses';
@@ -32,6 +32,13 @@ export interface UpstreamClientOptions {
   readonly logger?: Logger;
   /** Largest single SSE event from the backend, bytes. */
   readonly maxEventBytes?: number;
+  /**
+   * Offer HTTP/2 by ALPN (https backends only): a few connections then carry many multiplexed streams.
+   * Off (default): HTTP/1.1 only, one connection per concurrent stream, what vLLM, SGLang and Ollama speak.
+   */
+  readonly http2?: boolean;
+  /** Extra CAs (PEM) trusted for the backend's certificate, on top of Node's public ones: a private backend. */
+  readonly tlsCa?: string | Buffer | undefined;
   /** Injected for tests and benchmarks; defaults to a keep-alive pool on the backend's origin. */
   readonly dispatcher?: Dispatcher;
   /** Injected randomness for retry jitter. */
@@ -59,6 +66,12 @@ const RETRYABLE_STATUSES = new Set([502, 503, 504]);
 /** Retried only when the backend says when: a 429 without a delay is the client's to back off from. */
 const RETRY_WHEN_TOLD_STATUSES = new Set([429]);
 const DEFAULT_MAX_RETRY_AFTER_MS = 5_000;
+/**
+ * With HTTP/2: streams per connection (the backend's SETTINGS_MAX_CONCURRENT_STREAMS may lower it).
+ * Connections are not capped: a full one makes the pool open another, so 10,000 streams take about
+ * 100; a cap would queue streams in the pool unseen (MAX_CONCURRENT_STREAMS is the bound, and it answers).
+ */
+export const H2_MAX_CONCURRENT_STREAMS = 100;
 
 /**
  * The wait a backend asked for, ms, as openai-node reads it: `retry-after-ms` (a number of ms), else
@@ -82,16 +95,7 @@ export function readRetryAfterMs(headers: Readonly<Record<string, string | strin
 export function createUpstreamClient(options: UpstreamClientOptions): UpstreamClient {
   const base = new URL(options.baseUrl);
   const basePath = base.pathname.replace(/\/+$/, '');
-  const dispatcher =
-    options.dispatcher ??
-    new Pool(base.origin, {
-      connect: { timeout: options.connectTimeoutMs },
-      headersTimeout: options.headersTimeoutMs,
-      bodyTimeout: options.idleTimeoutMs,
-      // Long streams hold a connection each; the pool grows as needed.
-      connections: null,
-      keepAliveTimeout: 30_000,
-    });
+  const dispatcher = options.dispatcher ?? createBackendPool(base.origin, options);
   const random = options.random ?? Math.random;
   const maxEventBytes = options.maxEventBytes ?? 1024 * 1024;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULT_MAX_RETRY_AFTER_MS;
@@ -247,6 +251,36 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
       await dispatcher.close();
     },
   };
+}
+
+function createBackendPool(origin: string, options: UpstreamClientOptions): Pool {
+  const connect = { timeout: options.connectTimeoutMs, ...(options.tlsCa === undefined ? {} : { ca: options.tlsCa }) };
+  const shared = { headersTimeout: options.headersTimeoutMs, bodyTimeout: options.idleTimeoutMs, keepAliveTimeout: 30_000 };
+  if (options.http2 === true) {
+    return new Pool(origin, {
+      ...shared,
+      // Offer h2 first: a server that speaks both then picks it whatever its own preference.
+      connect: { ...connect, preferH2: true },
+      allowH2: true,
+      // A connection is shared by many streams; a new one opens only when the others are full.
+      connections: null,
+      h2Options: { maxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS },
+      // After a GOAWAY, undici detaches the draining session but counts its open streams against
+      // `pipelining` (1 by default) until they end: every new request routed to that Client would wait
+      // for the longest of them (minutes, for a reasoning stream). At the stream limit, a new connection
+      // opens at once. A backend that answers HTTP/1.1 anyway is not pipelined by it: undici sends no
+      // POST behind a running request, and the pool opens another connection.
+      pipelining: H2_MAX_CONCURRENT_STREAMS,
+    });
+  }
+  return new Pool(origin, {
+    ...shared,
+    connect,
+    // undici 8 offers h2 by default; off means off, so an h2-capable CDN gets HTTP/1.1 like any backend.
+    allowH2: false,
+    // Long streams hold a connection each; the pool grows as needed.
+    connections: null,
+  });
 }
 
 /** The caller's exact key, whatever its format (pattern-based redaction only knows `sk-…`-like keys). */

@@ -159,6 +159,35 @@ Sentinel; TLS files mounted from Secrets under /etc/redis-tls), or nothing in em
 {{- end }}
 {{- end }}
 
+{{/* UPSTREAM_TLS_CA_FILE, where upstream.tlsCaSecret (key ca.crt) is mounted: a private backend's CA (gateway and worker). */}}
+{{- define "rgw.upstreamTlsEnv" -}}
+{{- if .Values.upstream.tlsCaSecret }}
+- name: UPSTREAM_TLS_CA_FILE
+  value: /etc/upstream-tls/ca.crt
+{{- end }}
+{{- end }}
+
+{{/* The mount behind rgw.upstreamTlsEnv. */}}
+{{- define "rgw.upstreamTlsVolumeMounts" -}}
+{{- if .Values.upstream.tlsCaSecret }}
+- name: upstream-tls-ca
+  mountPath: /etc/upstream-tls
+  readOnly: true
+{{- end }}
+{{- end }}
+
+{{/* The volume behind rgw.upstreamTlsVolumeMounts. */}}
+{{- define "rgw.upstreamTlsVolumes" -}}
+{{- if .Values.upstream.tlsCaSecret }}
+- name: upstream-tls-ca
+  secret:
+    secretName: {{ .Values.upstream.tlsCaSecret }}
+    items:
+      - key: ca.crt
+        path: ca.crt
+{{- end }}
+{{- end }}
+
 {{/* The bundled Redis's persistence flags for the chosen mode. */}}
 {{- define "rgw.redisPersistenceArgs" -}}
 {{- if eq .Values.redis.persistence.mode "aof" }}"--appendonly", "yes", "--appendfsync", "everysec", "--save", ""
