@@ -15,9 +15,10 @@
  *   tool results the request already carries: the 20-turn tool loop of test/bench/tool-loop.ts.
  *   Model `bench-paced` paces like a generating model: the first content chunk at once (so time to
  *   first token is the hops' own), then one every 100–500 ms (uniform, per chunk): the streams-at-scale
- *   phase (test/bench/streams-at-scale.ts).
+ *   phase (test/bench/streams-at-scale.ts). Model `bench-held` likewise, a chunk every 1–5 s (a model
+ *   that mostly waits: many streams held, few chunks a second).
  * - `GET /_stats`: connections open now and at most since `POST /_stats/reset` (HTTP/1.1 sockets and
- *   HTTP/2 sessions alike), streams served, and the TLS port.
+ *   HTTP/2 sessions alike), streams served, paced content chunks written (a running total), the TLS port.
  * - With `BENCH_BACKEND_TLS_DIR` (a folder holding key.pem and cert.pem) it also listens with TLS,
  *   speaking HTTP/2 and HTTP/1.1 (ALPN), as a backend behind a CDN does.
  */
@@ -32,12 +33,13 @@ export const FAST_MODEL = 'bench-model';
 export const SLOW_MODEL = 'bench-slow';
 export const TOOLS_MODEL = 'bench-tools';
 export const PACED_MODEL = 'bench-paced';
+export const HELD_MODEL = 'bench-held';
 const SLOW_CHUNK_MS = Number(process.env['SLOW_CHUNK_MS'] ?? 200);
 const CREATED = 1_767_225_600;
 
 const MODELS = JSON.stringify({
   object: 'list',
-  data: [FAST_MODEL, SLOW_MODEL, TOOLS_MODEL, PACED_MODEL].map((id) => ({ id, object: 'model', created: CREATED, owned_by: 'bench' })),
+  data: [FAST_MODEL, SLOW_MODEL, TOOLS_MODEL, PACED_MODEL, HELD_MODEL].map((id) => ({ id, object: 'model', created: CREATED, owned_by: 'bench' })),
 });
 
 const COMPLETION = JSON.stringify({
@@ -94,13 +96,14 @@ interface AnyResponse {
 }
 const gone = (res: AnyResponse) => ('stream' in res ? (res as Http2ServerResponse).stream.destroyed : (res as ServerResponse).destroyed);
 
-async function streamPaced(res: AnyResponse, chunks: number): Promise<void> {
+async function streamPaced(res: AnyResponse, chunks: number, pauseMs: readonly [number, number]): Promise<void> {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   res.write(ROLE_FRAME);
   for (let index = 0; index < chunks; index += 1) {
-    if (index > 0) await sleep(100 + Math.random() * 400);
+    if (index > 0) await sleep(pauseMs[0] + Math.random() * (pauseMs[1] - pauseMs[0]));
     if (gone(res)) return;
     res.write(contentFrame(index));
+    stats.chunks += 1;
   }
   res.write(FINISH_FRAME);
   res.write(usageFrame(chunks));
@@ -142,7 +145,7 @@ async function streamToolCall(res: ServerResponse, turn: number): Promise<void> 
   res.end(DONE_FRAME);
 }
 
-const stats = { open: 0, peak: 0, streams: 0, tlsPort: null as number | null };
+const stats = { open: 0, peak: 0, streams: 0, chunks: 0, tlsPort: null as number | null };
 function countConnection(socket: { once(event: 'close', listener: () => void): unknown }): void {
   stats.open += 1;
   stats.peak = Math.max(stats.peak, stats.open);
@@ -170,8 +173,8 @@ async function handle(req: IncomingMessage | Http2ServerRequest, res: AnyRespons
       messages?: { role?: string }[];
     };
     stats.streams += body.stream === true ? 1 : 0;
-    if (body.stream === true && body.model === PACED_MODEL) {
-      await streamPaced(res, body.max_tokens ?? body.max_completion_tokens ?? 16);
+    if (body.stream === true && (body.model === PACED_MODEL || body.model === HELD_MODEL)) {
+      await streamPaced(res, body.max_tokens ?? body.max_completion_tokens ?? 16, body.model === PACED_MODEL ? [100, 500] : [1_000, 5_000]);
       return;
     }
     if (body.stream === true && 'stream' in res) throw new Error('over HTTP/2 only bench-paced streams');

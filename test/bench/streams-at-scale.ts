@@ -19,8 +19,17 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { type BenchProcess, measureCpu, measurePeakRss, readRssBytes, startBenchScript, startGatewayProcess, startRedisProcess } from './bench-processes.ts';
-import { PACED_MODEL } from './fast-backend.ts';
+import {
+  type BenchProcess,
+  measureCpu,
+  measurePeakRss,
+  readCpuSeconds,
+  readRssBytes,
+  startBenchScript,
+  startGatewayProcess,
+  startRedisProcess,
+} from './bench-processes.ts';
+import { FAST_MODEL, HELD_MODEL, PACED_MODEL } from './fast-backend.ts';
 import { percentile } from './load-clients.ts';
 import { type PerStreamKind, perStreamDifference } from './heap-snapshot-diff.ts';
 
@@ -28,10 +37,15 @@ import { type PerStreamKind, perStreamDifference } from './heap-snapshot-diff.ts
 const EVENT_LOOP_RESOLUTION_MS = 10;
 const HEADERS = { 'content-type': 'application/json', authorization: 'Bearer bench-key' };
 
+export type Pacing = '100–500 ms' | '1–5 s';
+
 export interface ScaleRun {
   readonly hop: string;
+  /** Time between two chunks of one stream (uniform): a generating model, or one that mostly waits. */
+  readonly pacing: Pacing;
   readonly upstream: 'http/1.1' | 'h2' | 'none';
   readonly streams: number;
+  readonly rampPerSecond: number;
   readonly chunksPerStream: number;
   /** Streams open at the same moment, at most (counted by the load generator). */
   readonly heldAtOnce: number;
@@ -40,9 +54,16 @@ export interface ScaleRun {
   readonly idleRssMb: number | null;
   readonly peakRssMb: number | null;
   readonly rssKbPerStream: number | null;
+  /** The hop's CPU over the whole run (requests included) per chunk relayed. */
   readonly cpuMicrosPerChunk: number | null;
+  /** The hop's CPU per chunk while every stream was open and none had ended: chunks only, at full load. */
+  readonly steadyCpuMicrosPerChunk: number | null;
+  /** Time to first token of the ramp's streams (includes queueing behind the ramp's own connections). */
   readonly firstTokenP50Ms: number;
   readonly firstTokenP99Ms: number;
+  /** Time to first token of probe streams sent one at a time (one kept-alive connection) while every stream was open. */
+  readonly probeFirstTokenP50Ms: number | null;
+  readonly probeFirstTokenP99Ms: number | null;
   readonly eventLoopDelayP99Ms: number | null;
   readonly backendConnectionsPeak: number;
   readonly elapsedSeconds: number;
@@ -62,7 +83,6 @@ export interface MemoryBreakdown {
 export interface StreamsAtScaleSummary {
   readonly fileDescriptorLimit: string;
   readonly memory?: MemoryBreakdown;
-  readonly rampPerSecond: number;
   readonly runs: readonly ScaleRun[];
 }
 
@@ -72,7 +92,7 @@ export interface StreamsAtScaleOptions {
   readonly log: (message: string) => void;
 }
 
-interface Hop {
+export interface Hop {
   readonly name: string;
   readonly upstream: ScaleRun['upstream'];
   readonly origin: string;
@@ -87,8 +107,8 @@ interface Hop {
 export async function runStreamsAtScale(options: StreamsAtScaleOptions): Promise<StreamsAtScaleSummary> {
   const big = options.quick ? 1_000 : 10_000;
   const small = options.quick ? 200 : 1_000;
-  const chunks = options.quick ? 20 : 60;
-  const rampPerSecond = options.quick ? 500 : 1_000;
+  const middle = options.quick ? 400 : 2_000;
+  const probes = options.quick ? 20 : 100;
   const started: BenchProcess[] = [];
   const tlsDir = mkdtempSync(path.join(tmpdir(), 'rgw-bench-tls-'));
   try {
@@ -119,7 +139,7 @@ export async function runStreamsAtScale(options: StreamsAtScaleOptions): Promise
     const backend = await startBenchScript('paced-backend', 'test/bench/fast-backend.ts', { env: { BENCH_BACKEND_TLS_DIR: tlsDir } });
     started.push(backend);
     const backendStats = async (reset = false) =>
-      (await (await fetch(`${backend.origin}/_stats`, { method: reset ? 'POST' : 'GET' })).json()) as { peak: number; tlsPort: number };
+      (await (await fetch(`${backend.origin}/_stats`, { method: reset ? 'POST' : 'GET' })).json()) as { peak: number; chunks: number; tlsPort: number };
     const { tlsPort } = await backendStats();
     const h2Env = { UPSTREAM_HTTP2: 'true', UPSTREAM_TLS_CA_FILE: path.join(tlsDir, 'cert.pem') };
     const tlsOrigin = `https://127.0.0.1:${tlsPort}`;
@@ -175,18 +195,49 @@ export async function runStreamsAtScale(options: StreamsAtScaleOptions): Promise
     };
 
     const runs: ScaleRun[] = [];
-    const measure = async (hop: Hop, streams: number) => {
-      options.log(`streams at scale: ${streams} streams through ${hop.name} (${hop.upstream} to the backend)`);
+    /** Paced streams last about 18 s, held ones about 45 s (16 chunks: the least max_output_tokens the gateway takes): longer than their ramp, so all are open for a while. */
+    const shapes = {
+      '100–500 ms': { chunks: options.quick ? 20 : 60, model: PACED_MODEL },
+      '1–5 s': { chunks: 16, model: HELD_MODEL },
+    } as const;
+    const measure = async (hop: Hop, streams: number, pacing: Pacing, rampPerSecond: number) => {
+      const { chunks, model } = shapes[pacing];
+      options.log(`streams at scale: ${streams} streams, a chunk every ${pacing}, through ${hop.name} (${hop.upstream} to the backend)`);
       // The hop's first stream compiles its code paths: not part of what an open stream costs.
-      await holdStreams(hop, { streams: 20, chunks: 16, rampPerSecond: 1_000 });
+      await holdStreams(hop, { streams: 20, chunks: 16, rampPerSecond: 1_000, model: PACED_MODEL });
       await sleep(500);
       await backendStats(true);
+      let probed: number[] = [];
       await hop.eventLoopDelayP99Ms(); // resets the histogram
       const idleRss = hop.rssPid === undefined ? null : readRssBytes(hop.rssPid);
       const rssPid = hop.rssPid ?? backend.pid;
+      // The steady window: from the moment every stream is open to the first one's end.
+      const sample = async () => ({ cpu: hop.pids.reduce((sum, pid) => sum + readCpuSeconds(pid), 0), chunks: (await backendStats()).chunks });
+      let steadyStart: Promise<{ cpu: number; chunks: number }> | undefined;
+      let steadyEnd: Promise<{ cpu: number; chunks: number }> | undefined;
       const { result: cpu, peakRssBytes } = await measurePeakRss(rssPid, () =>
-        measureCpu(hop.pids, () => holdStreams(hop, { streams, chunks, rampPerSecond })),
+        measureCpu(hop.pids, () =>
+          holdStreams(hop, {
+            streams,
+            chunks,
+            rampPerSecond,
+            model,
+            onAllOpen: async () => {
+              steadyStart = sample();
+              await steadyStart;
+              probed = await probeFirstToken(hop, probes);
+            },
+            onFirstEnd: () => {
+              if (steadyStart !== undefined) steadyEnd ??= sample();
+            },
+          }),
+        ),
       );
+      const [from, to] = await Promise.all([steadyStart, steadyEnd]);
+      const steadyCpuMicrosPerChunk =
+        from === undefined || to === undefined || hop.pids.length === 0 || to.chunks <= from.chunks
+          ? null
+          : ((to.cpu - from.cpu) * 1e6) / (to.chunks - from.chunks);
       const held = cpu.result;
       const delay = await hop.eventLoopDelayP99Ms();
       const { peak } = await backendStats();
@@ -194,8 +245,10 @@ export async function runStreamsAtScale(options: StreamsAtScaleOptions): Promise
       const relayed = held.completed * (chunks + 4);
       runs.push({
         hop: hop.name,
+        pacing,
         upstream: hop.upstream,
         streams,
+        rampPerSecond,
         chunksPerStream: chunks,
         heldAtOnce: held.heldAtOnce,
         completed: held.completed,
@@ -204,8 +257,11 @@ export async function runStreamsAtScale(options: StreamsAtScaleOptions): Promise
         peakRssMb: hop.rssPid === undefined ? null : peakRssBytes / 2 ** 20,
         rssKbPerStream: idleRss === null ? null : (peakRssBytes - idleRss) / 1024 / held.heldAtOnce,
         cpuMicrosPerChunk: hop.pids.length === 0 ? null : (cpu.cpuSeconds * 1e6) / Math.max(1, relayed),
+        steadyCpuMicrosPerChunk,
         firstTokenP50Ms: percentile(held.firstTokenMs, 0.5),
         firstTokenP99Ms: percentile(held.firstTokenMs, 0.99),
+        probeFirstTokenP50Ms: probed.length === 0 ? null : percentile(probed, 0.5),
+        probeFirstTokenP99Ms: probed.length === 0 ? null : percentile(probed, 0.99),
         eventLoopDelayP99Ms: delay === null ? null : Math.max(0, delay - EVENT_LOOP_RESOLUTION_MS),
         backendConnectionsPeak: peak,
         elapsedSeconds: held.elapsedMs / 1000,
@@ -213,18 +269,24 @@ export async function runStreamsAtScale(options: StreamsAtScaleOptions): Promise
       await hop.stop();
     };
 
-    // At 1,000 streams: what a hop adds to the time to first token, against the backend direct.
-    await measure(direct, small);
-    await measure(await proxyHop('http/1.1'), small);
-    await measure(await gatewayHop('embedded', 'http/1.1'), small);
-    // At 10,000: HTTP/2 to the backend (see the file descriptors above), embedded and with Redis.
-    await measure(await proxyHop('h2'), big);
-    await measure(await gatewayHop('embedded', 'h2'), big);
     const redis = await startRedisProcess();
     started.push(redis);
-    await measure(await gatewayHop('cluster', 'h2', redis), big);
+    // 1,000 generating streams: what a hop adds to the time to first token (probes against the backend direct) and per chunk.
+    await measure(direct, small, '100–500 ms', 250);
+    await measure(await proxyHop('http/1.1'), small, '100–500 ms', 250);
+    await measure(await gatewayHop('embedded', 'http/1.1'), small, '100–500 ms', 250);
+    // 2,000 generating streams over HTTP/2 to the backend: CPU per chunk at the same load, embedded and with Redis.
+    await measure(await proxyHop('h2'), middle, '100–500 ms', 250);
+    await measure(await gatewayHop('embedded', 'h2'), middle, '100–500 ms', 250);
+    await measure(await gatewayHop('cluster', 'h2', redis), middle, '100–500 ms', 250);
+    // 10,000 held streams (HTTP/2 to the backend: see the file descriptors above): memory, descriptors, connections.
+    await measure(await proxyHop('h2'), big, '1–5 s', 500);
+    await measure(await gatewayHop('embedded', 'h2'), big, '1–5 s', 500);
+    await measure(await gatewayHop('cluster', 'h2', redis), big, '1–5 s', 500);
     // HTTP/1.1 as far as the descriptors go: one backend connection per stream.
-    await measure(await gatewayHop('embedded', 'http/1.1'), options.quick ? 1_000 : 9_000);
+    await measure(await gatewayHop('embedded', 'http/1.1'), options.quick ? 1_000 : 9_000, '1–5 s', 500);
+    // 10,000 generating streams: ~33,000 chunks/s, past what this machine relays (the table shows where it stops).
+    if (!options.quick) await measure(await gatewayHop('embedded', 'h2'), big, '100–500 ms', 500);
 
     options.log(`streams at scale: where ${small} open streams' memory goes (two heap snapshots of an embedded gateway)`);
     const snapshots = path.join(tlsDir, 'snapshots');
@@ -258,7 +320,7 @@ export async function runStreamsAtScale(options: StreamsAtScaleOptions): Promise
       const read = (name: string) => Number(new RegExp(`^${name}\\s+([\\d.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN);
       return { rss: read('process_resident_memory_bytes'), heap: read('nodejs_heap_size_used_bytes'), external: read('nodejs_external_memory_bytes') };
     };
-    await holdStreams(heapHop, { streams: 20, chunks: 16, rampPerSecond: 1_000 });
+    await holdStreams(heapHop, { streams: 20, chunks: 16, rampPerSecond: 1_000, model: PACED_MODEL });
     await sleep(500);
     rmSync(snapshots, { recursive: true, force: true });
     execFileSync('mkdir', ['-p', snapshots]);
@@ -267,8 +329,9 @@ export async function runStreamsAtScale(options: StreamsAtScaleOptions): Promise
     let loaded: { file: string; rss: number; heap: number; external: number } | undefined;
     await holdStreams(heapHop, {
       streams: small,
-      chunks,
-      rampPerSecond,
+      chunks: shapes['100–500 ms'].chunks,
+      model: PACED_MODEL,
+      rampPerSecond: 250,
       onAllOpen: async () => {
         const measured = await gauges();
         loaded = { ...measured, file: await snapshot() };
@@ -288,7 +351,7 @@ export async function runStreamsAtScale(options: StreamsAtScaleOptions): Promise
       };
     }
     const fileDescriptorLimit = `${execFileSync('sh', ['-c', 'ulimit -Sn; ulimit -Hn'], { encoding: 'utf8' }).trim().replace('\n', ' soft / ')} hard`;
-    return { fileDescriptorLimit, ...(memory === undefined ? {} : { memory }), rampPerSecond, runs };
+    return { fileDescriptorLimit, ...(memory === undefined ? {} : { memory }), runs };
   } finally {
     await Promise.allSettled(started.reverse().map((child) => child.stop()));
     rmSync(tlsDir, { recursive: true, force: true });
@@ -307,24 +370,11 @@ interface HeldStreams {
  * Opens `streams` streams at `rampPerSecond` and reads each to its end. A stream counts as open from
  * its first byte to its last; completed when it answered 200 and ended with the protocol's last event.
  */
-async function holdStreams(
+export async function holdStreams(
   hop: Hop,
-  options: { streams: number; chunks: number; rampPerSecond: number; onAllOpen?: () => Promise<void> },
+  options: { streams: number; chunks: number; rampPerSecond: number; model: string; onAllOpen?: () => Promise<void>; onFirstEnd?: () => void },
 ): Promise<HeldStreams> {
-  const request =
-    hop.speaks === 'chat'
-      ? {
-          path: '/v1/chat/completions',
-          body: JSON.stringify({ model: PACED_MODEL, messages: [{ role: 'user', content: 'Say hello.' }], stream: true, max_tokens: options.chunks }),
-          firstMarker: 't0 ',
-          lastMarker: '[DONE]',
-        }
-      : {
-          path: '/v1/responses',
-          body: JSON.stringify({ model: PACED_MODEL, input: 'Say hello.', stream: true, max_output_tokens: options.chunks }),
-          firstMarker: 't0 ',
-          lastMarker: 'event: response.completed',
-        };
+  const request = streamRequest(hop, options.model, options.chunks);
   const pool = new Pool(hop.origin, { connections: options.streams, headersTimeout: 60_000, bodyTimeout: 60_000 });
   const firstTokenMs: number[] = [];
   let open = 0;
@@ -333,6 +383,7 @@ async function holdStreams(
   let failed = 0;
   let firstFailure: unknown;
   let whileOpen: Promise<void> | undefined;
+  let anyEnded = false;
   const startedAt = performance.now();
   const one = async () => {
     const requestStartedAt = performance.now();
@@ -363,6 +414,10 @@ async function holdStreams(
       failed += 1;
     } finally {
       if (counted) open -= 1;
+      if (!anyEnded) {
+        anyEnded = true;
+        options.onFirstEnd?.();
+      }
     }
   };
   const all: Promise<void>[] = [];
@@ -381,4 +436,44 @@ async function holdStreams(
     process.stderr.write(`[bench] ${hop.name}: first failure: ${firstFailure instanceof Error ? firstFailure.message : JSON.stringify(firstFailure)}\n`);
   firstTokenMs.sort((a, b) => a - b);
   return { completed, failed, heldAtOnce, firstTokenMs, elapsedMs: performance.now() - startedAt };
+}
+
+function streamRequest(hop: Hop, model: string, chunks: number) {
+  return hop.speaks === 'chat'
+    ? {
+        path: '/v1/chat/completions',
+        body: JSON.stringify({ model, messages: [{ role: 'user', content: 'Say hello.' }], stream: true, max_tokens: chunks }),
+        firstMarker: 't0 ',
+        lastMarker: '[DONE]',
+      }
+    : {
+        path: '/v1/responses',
+        body: JSON.stringify({ model, input: 'Say hello.', stream: true, max_output_tokens: chunks }),
+        firstMarker: 't0 ',
+        lastMarker: 'event: response.completed',
+      };
+}
+
+/** Time to first token of `count` streams sent one after another on one kept-alive connection, each read to its end. */
+async function probeFirstToken(hop: Hop, count: number): Promise<number[]> {
+  // The backend's unpaced model: 16 chunks at once, so a probe takes milliseconds, read to its end.
+  const request = streamRequest(hop, FAST_MODEL, 16);
+  const pool = new Pool(hop.origin, { connections: 1 });
+  const times: number[] = [];
+  try {
+    for (let index = 0; index < count; index += 1) {
+      const startedAt = performance.now();
+      const response = await pool.request({ path: request.path, method: 'POST', headers: HEADERS, body: request.body });
+      let seen = false;
+      for await (const chunk of response.body) {
+        if (!seen && (chunk as Buffer).toString('latin1').includes(request.firstMarker)) {
+          seen = true;
+          times.push(performance.now() - startedAt);
+        }
+      }
+    }
+  } finally {
+    await pool.close();
+  }
+  return times.sort((a, b) => a - b);
 }
