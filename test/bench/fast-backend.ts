@@ -177,7 +177,12 @@ async function handle(req: IncomingMessage | Http2ServerRequest, res: AnyRespons
       await streamPaced(res, body.max_tokens ?? body.max_completion_tokens ?? 16, body.model === PACED_MODEL ? [100, 500] : [1_000, 5_000]);
       return;
     }
-    if (body.stream === true && 'stream' in res) throw new Error('over HTTP/2 only bench-paced streams');
+    if (body.stream === true && body.model === FAST_MODEL && 'stream' in res) {
+      // The streams-at-scale probes: unpaced, over HTTP/2 as over HTTP/1.1.
+      await streamPaced(res, body.max_tokens ?? body.max_completion_tokens ?? 16, [0, 0]);
+      return;
+    }
+    if (body.stream === true && 'stream' in res) throw new Error('over HTTP/2 only bench-paced and bench-model streams');
     if (body.stream === true && body.model === TOOLS_MODEL) {
       await streamToolCall(res as ServerResponse, (body.messages ?? []).filter((message) => message.role === 'tool').length + 1);
       return;

@@ -343,6 +343,7 @@ const EARLIER_RUNS = [
   { label: 'after round 2', file: 'test/bench/results-round2.json' },
   { label: 'after round 3', file: 'test/bench/results-round3.json' },
   { label: 'with WebSocket mode', file: 'test/bench/results-websocket-mode.json' },
+  { label: 'streams at scale', file: 'test/bench/results-streams-at-scale.json' },
 ] as const;
 
 /** docs/benchmarks.md from this run, the recorded earlier runs and the notes on what was changed. */
