@@ -2,6 +2,7 @@ import { GatewayError } from '@rgw/errors';
 import {
   buildFailedResponse,
   buildFailureEvents,
+  type ChatCompletion,
   type ChatStreamEvent,
   type ResponseStreamEvent,
   type TerminalEvent,
@@ -108,13 +109,12 @@ async function runCountedTurn(deps: TurnDependencies, turn: Turn, sink: TurnSink
   const failForShutdown = () => converter.fail({ code: SHUTTING_DOWN_CODE, message: new TurnShutdown().message });
 
   try {
-    let source: AsyncIterator<ChatStreamEvent> | Iterator<ChatStreamEvent>;
+    let stream: AsyncIterator<ChatStreamEvent> | undefined;
+    let completion: ChatCompletion | undefined;
     try {
-      source = sink.streaming
-        ? (await callBackend(deps, admitted, turn, () => deps.upstream.streamChat(admitted.chatRequest, admitted.call)))[Symbol.asyncIterator]()
-        : convertChatCompletionToStreamEvents(await callBackend(deps, admitted, turn, () => deps.upstream.completeChat(admitted.chatRequest, admitted.call)))[
-            Symbol.iterator
-          ]();
+      if (sink.streaming)
+        stream = (await callBackend(deps, admitted, turn, () => deps.upstream.streamChat(admitted.chatRequest, admitted.call)))[Symbol.asyncIterator]();
+      else completion = await callBackend(deps, admitted, turn, () => deps.upstream.completeChat(admitted.chatRequest, admitted.call));
     } catch (error) {
       if (!shutDown()) throw error;
       backendAnswered = true;
@@ -123,38 +123,51 @@ async function runCountedTurn(deps: TurnDependencies, turn: Turn, sink: TurnSink
       return final;
     }
     backendAnswered = true;
-    try {
-      const started = deliver(converter.start());
-      if (started) await started;
-      while (!converter.ended) {
-        let next: IteratorResult<ChatStreamEvent>;
-        try {
-          next = await source.next();
-        } catch (error) {
-          // The upstream layer reports backend failures as values: a throw is our client's abort, a
-          // shutdown, a torn socket or a bug. Only the first is silent.
-          if (turn.signal.aborted && !shutDown()) throw error;
-          const pending = deliver(
-            shutDown() ? failForShutdown() : converter.fail({ code: 'server_error', message: `The backend stream failed: ${describe(error)}` }),
-          );
-          if (pending) await pending;
-          break;
-        }
-        if (turn.signal.aborted) {
-          // An abort with a reason of ours reaches the reader as that reason, which it reports as a cut
-          // connection: decide from the signal, not from what the reader made of it.
-          if (!shutDown()) throw turn.signal.reason;
-          const pending = deliver(failForShutdown());
-          if (pending) await pending;
-          break;
-        }
-        const pending = deliver(next.done ? converter.end() : converter.push(next.value));
-        if (pending) await pending;
+    if (stream === undefined) {
+      // A whole completion: the same steps, all at once (no promise per event; docs/benchmarks.md, round 3).
+      const events = converter.start();
+      for (const event of convertChatCompletionToStreamEvents(completion as ChatCompletion)) {
+        events.push(...converter.push(event));
+        if (converter.ended) break;
       }
-    } finally {
-      // Releases the backend connection when the turn stops before the backend finished (a terminal
-      // event, the client gone, a sink that threw).
-      await source.return?.();
+      if (!converter.ended) events.push(...converter.end());
+      const pending = deliver(events);
+      if (pending) await pending;
+    } else {
+      const source = stream;
+      try {
+        const started = deliver(converter.start());
+        if (started) await started;
+        while (!converter.ended) {
+          let next: IteratorResult<ChatStreamEvent>;
+          try {
+            next = await source.next();
+          } catch (error) {
+            // The upstream layer reports backend failures as values: a throw is our client's abort, a
+            // shutdown, a torn socket or a bug. Only the first is silent.
+            if (turn.signal.aborted && !shutDown()) throw error;
+            const pending = deliver(
+              shutDown() ? failForShutdown() : converter.fail({ code: 'server_error', message: `The backend stream failed: ${describe(error)}` }),
+            );
+            if (pending) await pending;
+            break;
+          }
+          if (turn.signal.aborted) {
+            // An abort with a reason of ours reaches the reader as that reason, which it reports as a cut
+            // connection: decide from the signal, not from what the reader made of it.
+            if (!shutDown()) throw turn.signal.reason;
+            const pending = deliver(failForShutdown());
+            if (pending) await pending;
+            break;
+          }
+          const pending = deliver(next.done ? converter.end() : converter.push(next.value));
+          if (pending) await pending;
+        }
+      } finally {
+        // Releases the backend connection when the turn stops before the backend finished (a terminal
+        // event, the client gone, a sink that threw).
+        await source.return?.();
+      }
     }
     if (final === undefined) throw new Error('the converter ended without a terminal event');
     return final;
