@@ -14,7 +14,7 @@
  *   node scripts/node24.mjs test/bench/run-bench.ts --only streams-at-scale   this phase alone (prints JSON)
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,6 +32,7 @@ import {
 import { FAST_MODEL, HELD_MODEL, PACED_MODEL } from './fast-backend.ts';
 import { percentile } from './load-clients.ts';
 import { type PerStreamKind, perStreamDifference } from './heap-snapshot-diff.ts';
+import { makeSelfSignedCert } from '../support/self-signed-cert.ts';
 
 /** monitorEventLoopDelay's histogram holds whole sampling intervals: this much of each is the resolution, not delay. */
 const EVENT_LOOP_RESOLUTION_MS = 10;
@@ -113,29 +114,7 @@ export async function runStreamsAtScale(options: StreamsAtScaleOptions): Promise
   const tlsDir = mkdtempSync(path.join(tmpdir(), 'rgw-bench-tls-'));
   try {
     // A self-signed certificate for 127.0.0.1, which the hops trust as their CA (UPSTREAM_TLS_CA_FILE).
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:P-256',
-        '-nodes',
-        '-days',
-        '1',
-        '-subj',
-        '/CN=127.0.0.1',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1',
-        '-keyout',
-        path.join(tlsDir, 'key.pem'),
-        '-out',
-        path.join(tlsDir, 'cert.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
+    await makeSelfSignedCert(tlsDir);
     const backend = await startBenchScript('paced-backend', 'test/bench/fast-backend.ts', { env: { BENCH_BACKEND_TLS_DIR: tlsDir } });
     started.push(backend);
     const backendStats = async (reset = false) =>
@@ -323,7 +302,7 @@ export async function runStreamsAtScale(options: StreamsAtScaleOptions): Promise
     await holdStreams(heapHop, { streams: 20, chunks: 16, rampPerSecond: 1_000, model: PACED_MODEL });
     await sleep(500);
     rmSync(snapshots, { recursive: true, force: true });
-    execFileSync('mkdir', ['-p', snapshots]);
+    mkdirSync(snapshots, { recursive: true });
     const idleFile = await snapshot();
     const idle = await gauges();
     let loaded: { file: string; rss: number; heap: number; external: number } | undefined;

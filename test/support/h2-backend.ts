@@ -4,19 +4,16 @@
  * default, a scripted Chat Completions stream; tests swap `handleChat` for their own script and read
  * what the server saw: TLS connections, HTTP/2 sessions, and each request's protocol.
  */
-import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type Http2ServerRequest, type Http2ServerResponse, type Http2Session, createSecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { done, finishChunk, type ScriptStep, textChunks } from './chat-script.ts';
 import { encodeStep } from './encode-chat-script.ts';
 import { DEFAULT_MODEL_ID } from './scripted-backend.ts';
-
-const run = promisify(execFile);
+import { makeSelfSignedCert } from './self-signed-cert.ts';
 
 export interface H2Request {
   readonly path: string;
@@ -65,30 +62,7 @@ export const answerText =
 
 export async function startH2Backend(): Promise<H2Backend> {
   const dir = mkdtempSync(join(tmpdir(), 'rgw-h2-backend-'));
-  // A self-signed EC certificate for 127.0.0.1 (EC P-256: fast to make); trusting it is trusting the server.
-  await run(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      'key.pem',
-      '-out',
-      'cert.pem',
-      '-days',
-      '2',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-    ],
-    { cwd: dir, timeout: 30_000 },
-  );
+  await makeSelfSignedCert(dir);
   const caFile = join(dir, 'cert.pem');
   const ca = readFileSync(caFile);
   let connections = 0;
