@@ -19,6 +19,8 @@ describe('decideBreakerOutcome', () => {
     expect(decideBreakerOutcome({ kind: 'finished', response: response('failed', 'server_error') })).toBe('failure');
     expect(decideBreakerOutcome({ kind: 'stopped', errorCode: 'server_error' })).toBe('failure');
     expect(decideBreakerOutcome({ kind: 'stopped', errorCode: 'upstream_error' })).toBe('failure');
+    // A response that failed without saying why is the backend's failure too.
+    expect(decideBreakerOutcome({ kind: 'finished', response: response('failed') })).toBe('failure');
   });
 
   it.each(['context_length_exceeded', 'rate_limit_exceeded', 'insufficient_quota', 'invalid_prompt', 'store_unavailable', 'server_shutting_down'])(

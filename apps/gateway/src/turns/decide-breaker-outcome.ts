@@ -1,7 +1,6 @@
 import type { BreakerOutcome } from '@rgw/breaker';
 import { isBackendFault } from '@rgw/errors';
 import type { Response } from '@rgw/responses';
-import { classifyTransportError } from '@rgw/upstream';
 import { SHUTTING_DOWN_CODE } from './map-response-failure.ts';
 
 /** How a turn ended, as far as the backend's health is concerned. */
@@ -39,7 +38,8 @@ export function decideBreakerOutcome(ending: TurnEnding): BreakerOutcome {
     case 'aborted':
       return 'ignored';
     case 'thrown':
-      return classifyTransportError(ending.error) !== 'aborted' && isBackendFault(ending.error) ? 'failure' : 'ignored';
+      // Only a 502/504 GatewayError is the backend's: an abort or a client error never is.
+      return isBackendFault(ending.error) ? 'failure' : 'ignored';
     case 'finished':
       if (ending.response.status !== 'failed') return 'success';
       return isBackendFailureCode(ending.response.error?.code) ? 'failure' : 'ignored';
